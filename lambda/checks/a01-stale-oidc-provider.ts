@@ -1,0 +1,50 @@
+import { eksIssuerRegion, normalizeIssuer } from '../policy/issuer';
+import type { Check } from './check';
+
+/** A provider left behind by a deleted cluster still lets tokens of any cluster with that issuer in. */
+export const a01StaleOidcProvider: Check = {
+  id: 'IRSA-A01',
+  title: 'Every IAM OIDC provider for an EKS issuer belongs to an existing cluster.',
+  severity: 'low',
+  remediation: 'Delete the OIDC provider of the deleted cluster once no role trusts it.',
+  needs: ['oidcProviders', 'accountClusters'],
+  *run(context) {
+    const clusters = context.state.accountClusters;
+    if (clusters === undefined) return;
+    const issuers = new Set(
+      [...clusters.map((cluster) => cluster.oidcIssuer), context.state.cluster.oidcIssuer]
+        .filter((issuer): issuer is string => issuer !== undefined)
+        .map(normalizeIssuer),
+    );
+    const regions = new Set(
+      clusters.map((cluster) => cluster.region).filter((region) => region !== undefined),
+    );
+    if (context.state.cluster.region !== undefined) regions.add(context.state.cluster.region);
+    for (const provider of context.state.oidcProviders) {
+      const issuer = normalizeIssuer(provider.url);
+      const region = eksIssuerRegion(issuer);
+      // Only judge regions whose clusters were listed: a provider for another region may be in use there.
+      if (region === undefined || !regions.has(region) || issuers.has(issuer)) continue;
+      const trustedBy = context.state.roles
+        .filter((role) =>
+          role.trustPolicy?.statements.some((s) => s.principal?.byType.Federated?.includes(provider.arn)),
+        )
+        .map((role) => role.arn);
+      yield {
+        resource: { kind: 'OIDCProvider', name: provider.arn },
+        key: provider.arn,
+        message: `The OIDC provider ${provider.url} matches no EKS cluster in ${region}; it is left over from a deleted cluster${trustedBy.length > 0 ? ` and ${trustedBy.length} role(s) still trust it` : ''}.`,
+        evidence: {
+          providerArn: provider.arn,
+          url: provider.url,
+          region,
+          rolesTrustingIt: trustedBy.slice(0, 20),
+        },
+        remediation:
+          trustedBy.length > 0
+            ? `Move the roles that trust it to the current cluster's provider first (see IRSA-S05), then run \`aws iam delete-open-id-connect-provider --open-id-connect-provider-arn ${provider.arn}\`.`
+            : `Run \`aws iam delete-open-id-connect-provider --open-id-connect-provider-arn ${provider.arn}\`.`,
+      };
+    }
+  },
+};

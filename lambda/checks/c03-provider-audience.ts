@@ -1,0 +1,35 @@
+import type { Check } from './check';
+
+/** STS checks the token's audience against the provider's client IDs before it reads the trust policy. */
+export const c03ProviderAudience: Check = {
+  id: 'IRSA-C03',
+  title: 'The OIDC provider accepts every audience the ServiceAccounts use.',
+  severity: 'critical',
+  remediation:
+    'Add the audience to the OIDC provider with aws iam add-client-id-to-open-id-connect-provider.',
+  needs: ['cluster', 'oidcProviders', 'serviceAccounts'],
+  *run(context) {
+    const provider = context.provider;
+    if (provider === undefined) return;
+    const byAudience = new Map<string, string[]>();
+    for (const entry of context.annotatedServiceAccounts) {
+      const users = byAudience.get(entry.audience) ?? [];
+      users.push(`${entry.serviceAccount.namespace}/${entry.serviceAccount.name}`);
+      byAudience.set(entry.audience, users);
+    }
+    for (const [audience, serviceAccounts] of byAudience) {
+      if (provider.clientIds.includes(audience)) continue;
+      yield {
+        resource: { kind: 'OIDCProvider', name: provider.arn },
+        key: audience,
+        message: `The OIDC provider's client IDs do not include "${audience}", so STS rejects the tokens of ${serviceAccounts.length} ServiceAccount(s) that use that audience.`,
+        evidence: {
+          audience,
+          clientIds: [...provider.clientIds],
+          serviceAccounts: serviceAccounts.slice(0, 20),
+        },
+        remediation: `Run \`aws iam add-client-id-to-open-id-connect-provider --open-id-connect-provider-arn ${provider.arn} --client-id ${audience}\`.`,
+      };
+    }
+  },
+};

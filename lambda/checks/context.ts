@@ -1,0 +1,256 @@
+// The indexes every check shares, built once per cluster so that each check is a linear pass.
+
+import type {
+  ClusterState,
+  IamRole,
+  MutatingWebhook,
+  MutatingWebhookConfiguration,
+  OidcProvider,
+  Pod,
+  PodIdentityAssociation,
+  ServiceAccount,
+} from '../model/cluster-state';
+import {
+  oidcProviderArn,
+  parseRoleArn,
+  partitionOfArn,
+  type RoleArn,
+  type RoleArnParse,
+} from '../policy/arn';
+import { normalizeIssuer } from '../policy/issuer';
+import { evaluateWebIdentityTrust, type TrustDecision } from '../policy/trust-policy';
+import {
+  AUDIENCE_ANNOTATION,
+  DEFAULT_AUDIENCE,
+  DEFAULT_WEBHOOK_NAME,
+  ROLE_ARN_ANNOTATION,
+  serviceAccountSubject,
+} from './eks-conventions';
+import { podCarriesRoleArn } from './pod-injection';
+
+export interface AuditOptions {
+  /** The time certificates are judged against. */
+  readonly now: Date;
+  /** The webhook entry to look for (EKS: `iam-for-pods.amazonaws.com`). */
+  readonly webhookName: string;
+  /** Only ServiceAccounts and pods in these namespaces are audited; all when absent or empty. */
+  readonly namespaces?: readonly string[];
+}
+
+export const DEFAULT_OPTIONS: Omit<AuditOptions, 'now'> = { webhookName: DEFAULT_WEBHOOK_NAME };
+
+/** A ServiceAccount that asks for an IAM role, with its annotation parsed. */
+export interface AnnotatedServiceAccount {
+  readonly serviceAccount: ServiceAccount;
+  readonly annotation: string;
+  readonly arn: RoleArnParse;
+  readonly audience: string;
+  readonly subject: string;
+}
+
+export type RoleResolution =
+  | { readonly status: 'found'; readonly role: IamRole }
+  | { readonly status: 'path-mismatch'; readonly role: IamRole }
+  | { readonly status: 'missing' }
+  | { readonly status: 'unreadable-account' };
+
+/** The verdict of a role's trust policy for one ServiceAccount, or why there is none. */
+export type TrustVerdict =
+  | {
+      readonly status: 'evaluated';
+      readonly role: IamRole;
+      readonly decision: TrustDecision;
+      readonly providerArn: string;
+      readonly issuer: string;
+    }
+  | { readonly status: 'not-evaluated'; readonly reason: string };
+
+export interface LocatedWebhook {
+  readonly configuration: MutatingWebhookConfiguration;
+  readonly webhook: MutatingWebhook;
+}
+
+const key = (namespace: string, name: string) => `${namespace}/${name}`;
+
+/** Indexes over one ClusterState for the checks; every lookup is O(1) after construction. */
+export class AuditContext {
+  readonly issuer: string | undefined;
+  readonly provider: OidcProvider | undefined;
+  readonly partition: string;
+  readonly annotatedServiceAccounts: readonly AnnotatedServiceAccount[];
+  readonly podsInScope: readonly Pod[];
+  readonly webhook: LocatedWebhook | undefined;
+  private readonly serviceAccountsByKey = new Map<string, ServiceAccount>();
+  private readonly annotatedByKey = new Map<string, AnnotatedServiceAccount>();
+  private readonly podsByServiceAccount = new Map<string, Pod[]>();
+  private readonly rolesByArn = new Map<string, IamRole>();
+  private readonly rolesByAccountAndName = new Map<string, IamRole>();
+  private readonly associationsByServiceAccount = new Map<string, PodIdentityAssociation[]>();
+  private readonly readableAccounts: ReadonlySet<string>;
+  private readonly namespaceScope: ReadonlySet<string> | undefined;
+  private readonly trustCache = new Map<string, TrustVerdict>();
+
+  constructor(
+    readonly state: ClusterState,
+    readonly options: AuditOptions,
+  ) {
+    const { cluster } = state;
+    this.issuer = cluster.oidcIssuer === undefined ? undefined : normalizeIssuer(cluster.oidcIssuer);
+    this.provider =
+      this.issuer === undefined
+        ? undefined
+        : state.oidcProviders.find((provider) => normalizeIssuer(provider.url) === this.issuer);
+    this.partition = partitionOfArn(cluster.arn);
+    this.readableAccounts = new Set(state.readableAccounts);
+    this.namespaceScope =
+      options.namespaces === undefined || options.namespaces.length === 0
+        ? undefined
+        : new Set(options.namespaces);
+
+    for (const serviceAccount of state.serviceAccounts) {
+      this.serviceAccountsByKey.set(key(serviceAccount.namespace, serviceAccount.name), serviceAccount);
+    }
+    const annotated: AnnotatedServiceAccount[] = [];
+    for (const serviceAccount of state.serviceAccounts) {
+      const annotation = serviceAccount.annotations[ROLE_ARN_ANNOTATION];
+      if (annotation === undefined || !this.inScope(serviceAccount.namespace)) continue;
+      const entry: AnnotatedServiceAccount = {
+        serviceAccount,
+        annotation,
+        arn: parseRoleArn(annotation),
+        audience: serviceAccount.annotations[AUDIENCE_ANNOTATION] ?? DEFAULT_AUDIENCE,
+        subject: serviceAccountSubject(serviceAccount.namespace, serviceAccount.name),
+      };
+      annotated.push(entry);
+      this.annotatedByKey.set(key(serviceAccount.namespace, serviceAccount.name), entry);
+    }
+    this.annotatedServiceAccounts = annotated;
+
+    const podsInScope: Pod[] = [];
+    for (const pod of state.pods) {
+      if (!this.inScope(pod.namespace)) continue;
+      const saKey = key(pod.namespace, pod.serviceAccountName);
+      const list = this.podsByServiceAccount.get(saKey);
+      if (list === undefined) this.podsByServiceAccount.set(saKey, [pod]);
+      else list.push(pod);
+      if (this.annotatedByKey.has(saKey) || podCarriesRoleArn(pod)) podsInScope.push(pod);
+    }
+    this.podsInScope = podsInScope;
+
+    for (const role of state.roles) {
+      this.rolesByArn.set(role.arn, role);
+      this.rolesByAccountAndName.set(`${role.accountId}/${role.name}`, role);
+    }
+    for (const association of state.podIdentityAssociations ?? []) {
+      const saKey = key(association.namespace, association.serviceAccount);
+      const list = this.associationsByServiceAccount.get(saKey);
+      if (list === undefined) this.associationsByServiceAccount.set(saKey, [association]);
+      else list.push(association);
+    }
+    this.webhook = locateWebhook(state.mutatingWebhookConfigurations, options.webhookName);
+  }
+
+  /** Whether a namespace is audited under `--namespace`. */
+  inScope(namespace: string): boolean {
+    return this.namespaceScope === undefined || this.namespaceScope.has(namespace);
+  }
+
+  serviceAccount(namespace: string, name: string): ServiceAccount | undefined {
+    return this.serviceAccountsByKey.get(key(namespace, name));
+  }
+
+  annotatedServiceAccount(namespace: string, name: string): AnnotatedServiceAccount | undefined {
+    return this.annotatedByKey.get(key(namespace, name));
+  }
+
+  podsOf(namespace: string, name: string): readonly Pod[] {
+    return this.podsByServiceAccount.get(key(namespace, name)) ?? [];
+  }
+
+  podIdentityAssociations(namespace: string, name: string): readonly PodIdentityAssociation[] {
+    return this.associationsByServiceAccount.get(key(namespace, name)) ?? [];
+  }
+
+  /** Finds the role an ARN names: exactly, by name under another path, or not at all. */
+  resolveRole(arn: RoleArn): RoleResolution {
+    const exact = this.rolesByArn.get(arn.arn);
+    if (exact !== undefined) return { status: 'found', role: exact };
+    const byName = this.rolesByAccountAndName.get(`${arn.accountId}/${arn.name}`);
+    if (byName !== undefined) return { status: 'path-mismatch', role: byName };
+    return this.readableAccounts.has(arn.accountId)
+      ? { status: 'missing' }
+      : { status: 'unreadable-account' };
+  }
+
+  /** A role by exact ARN, or undefined. */
+  role(arn: string): IamRole | undefined {
+    return this.rolesByArn.get(arn);
+  }
+
+  /** The ARN the cluster's OIDC provider has (or would have) in an account. */
+  providerArnFor(accountId: string): string | undefined {
+    if (this.provider !== undefined && this.provider.arn.split(':')[4] === accountId)
+      return this.provider.arn;
+    return this.issuer === undefined ? undefined : oidcProviderArn(this.partition, accountId, this.issuer);
+  }
+
+  /** Evaluates the annotated role's trust policy for the SA's subject and audience (memoised). */
+  trustOf(entry: AnnotatedServiceAccount, audience = entry.audience): TrustVerdict {
+    if (!entry.arn.ok) return { status: 'not-evaluated', reason: 'the annotation is not a role ARN' };
+    const resolution = this.resolveRole(entry.arn.value);
+    if (resolution.status === 'missing' || resolution.status === 'unreadable-account') {
+      return { status: 'not-evaluated', reason: `the role is ${resolution.status}` };
+    }
+    return this.trustOfRole(resolution.role, entry.subject, audience);
+  }
+
+  /** Evaluates a role's trust policy for a subject and audience presented by this cluster's issuer. */
+  trustOfRole(role: IamRole, subject: string, audience: string): TrustVerdict {
+    const cacheKey = `${role.arn}\n${subject}\n${audience}`;
+    const cached = this.trustCache.get(cacheKey);
+    if (cached !== undefined) return cached;
+    const verdict = this.evaluateTrust(role, subject, audience);
+    this.trustCache.set(cacheKey, verdict);
+    return verdict;
+  }
+
+  private evaluateTrust(role: IamRole, subject: string, audience: string): TrustVerdict {
+    if (role.trustPolicy === undefined) {
+      return { status: 'not-evaluated', reason: role.trustPolicyError ?? 'the role has no trust policy' };
+    }
+    const providerArn = this.providerArnFor(role.accountId);
+    if (this.issuer === undefined || providerArn === undefined) {
+      return { status: 'not-evaluated', reason: 'the cluster has no OIDC issuer' };
+    }
+    const decision = evaluateWebIdentityTrust(role.trustPolicy, {
+      providerArn,
+      issuer: this.issuer,
+      subject,
+      audience,
+    });
+    return { status: 'evaluated', role, decision, providerArn, issuer: this.issuer };
+  }
+
+  /** Labels of a namespace, and whether they are known (without namespaces.json only the automatic one is). */
+  namespaceLabels(namespace: string): {
+    readonly labels: Readonly<Record<string, string>>;
+    readonly known: boolean;
+  } {
+    const found = this.state.namespaces?.find((candidate) => candidate.name === namespace);
+    if (found !== undefined) {
+      return { labels: { 'kubernetes.io/metadata.name': namespace, ...found.labels }, known: true };
+    }
+    return { labels: { 'kubernetes.io/metadata.name': namespace }, known: false };
+  }
+}
+
+function locateWebhook(
+  configurations: readonly MutatingWebhookConfiguration[],
+  webhookName: string,
+): LocatedWebhook | undefined {
+  for (const configuration of configurations) {
+    const webhook = configuration.webhooks.find((candidate) => candidate.name === webhookName);
+    if (webhook !== undefined) return { configuration, webhook };
+  }
+  return undefined;
+}

@@ -1,0 +1,35 @@
+import type { Check } from './check';
+import { WEB_IDENTITY_ACTION } from './eks-conventions';
+import { addStatementRemediation } from './remediation';
+import { diagnoseTrust, serviceAccountResource } from './trust-diagnosis';
+
+/** IRSA calls sts:AssumeRoleWithWebIdentity; a statement allowing only sts:AssumeRole does not cover it. */
+export const s06TrustAction: Check = {
+  id: 'IRSA-S06',
+  title: 'The trust policy allows sts:AssumeRoleWithWebIdentity for the provider.',
+  severity: 'high',
+  remediation: 'Set the Action of the federated statement to sts:AssumeRoleWithWebIdentity.',
+  needs: ['cluster', 'serviceAccounts', 'roles'],
+  *run(context) {
+    for (const entry of context.annotatedServiceAccounts) {
+      const diagnosis = diagnoseTrust(context, entry);
+      if (diagnosis === undefined || !diagnosis.problems.has('action')) continue;
+      const { role, providerArn, issuer } = diagnosis.verdict;
+      const actions = diagnosis.verdict.decision.statements
+        .filter((evaluation) => evaluation.statement.effect === 'Allow' && evaluation.principalMatches)
+        .flatMap(
+          (evaluation) =>
+            evaluation.statement.action ??
+            (evaluation.statement.notAction ?? []).map((a) => `NotAction ${a}`),
+        );
+      const { namespace, name } = entry.serviceAccount;
+      yield {
+        resource: serviceAccountResource(entry),
+        key: role.arn,
+        message: `Role ${role.name} (used by ${namespace}/${name}) trusts this cluster's provider but allows ${actions.join(', ') || 'no action'}, not ${WEB_IDENTITY_ACTION}.`,
+        evidence: { roleArn: role.arn, allowedActions: actions, requiredAction: WEB_IDENTITY_ACTION },
+        remediation: addStatementRemediation(role.name, providerArn, issuer, entry.subject, entry.audience),
+      };
+    }
+  },
+};

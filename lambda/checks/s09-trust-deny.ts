@@ -1,0 +1,32 @@
+import type { Check } from './check';
+import { diagnoseTrust, serviceAccountResource, statementLabel } from './trust-diagnosis';
+
+/** An explicit Deny beats every Allow, however precise. */
+export const s09TrustDeny: Check = {
+  id: 'IRSA-S09',
+  title: "No Deny statement blocks the ServiceAccount's web identity assumption.",
+  severity: 'high',
+  remediation: 'Narrow or remove the Deny statement that matches this ServiceAccount.',
+  needs: ['cluster', 'serviceAccounts', 'roles'],
+  *run(context) {
+    for (const entry of context.annotatedServiceAccounts) {
+      const diagnosis = diagnoseTrust(context, entry);
+      if (diagnosis === undefined || !diagnosis.problems.has('deny')) continue;
+      const { role, decision } = diagnosis.verdict;
+      const deny = decision.decidingStatement;
+      const label = deny === undefined ? 'a Deny statement' : statementLabel(deny);
+      yield {
+        resource: serviceAccountResource(entry),
+        key: role.arn,
+        message: `${label} of role ${role.name}'s trust policy explicitly denies ${entry.subject}, which overrides any Allow.`,
+        evidence: {
+          roleArn: role.arn,
+          subject: entry.subject,
+          denyStatement: label,
+          explanation: decision.explanation,
+        },
+        remediation: `Edit ${label} in the trust policy of ${role.name} so that its conditions no longer match ${entry.subject} (\`aws iam update-assume-role-policy --role-name ${role.name} --policy-document file://trust.json\`).`,
+      };
+    }
+  },
+};

@@ -1,0 +1,233 @@
+// The normalised state of one EKS cluster and its account, as the checks see it.
+// Sources (snapshot files, live APIs) parse untyped JSON into these readonly records once;
+// nothing past the source edge handles raw Kubernetes or IAM JSON.
+
+import type { TrustPolicy } from '../policy/trust-policy-document';
+
+/** A parsed X.509 certificate: enough to compare by DER fingerprint and judge validity. */
+export interface Certificate {
+  readonly sha256Fingerprint: string;
+  readonly subject: string;
+  readonly issuer: string;
+  readonly notBefore: string;
+  readonly notAfter: string;
+}
+
+/** A base64 PEM bundle as found in a caBundle or the cluster CA field, parsed at the edge. */
+export interface CertificateBundle {
+  readonly certificates: readonly Certificate[];
+  /** Why the bundle (or part of it) could not be read; absent when every block parsed. */
+  readonly problem?: string;
+  /** The number of base64 characters of the raw field, 0 when the field was empty or absent. */
+  readonly rawLength: number;
+}
+
+/** The EKS cluster itself, from DescribeCluster. */
+export interface ClusterInfo {
+  readonly name: string;
+  readonly arn?: string;
+  readonly region?: string;
+  readonly accountId?: string;
+  readonly partition: string;
+  /** The issuer URL exactly as EKS reports it, e.g. `https://oidc.eks.eu-west-1.amazonaws.com/id/ABC`. */
+  readonly oidcIssuer?: string;
+  readonly certificateAuthority: CertificateBundle;
+  readonly version?: string;
+  readonly status?: string;
+}
+
+/** Another cluster of the same account, known only to judge which OIDC providers are stale. */
+export interface AccountCluster {
+  readonly name: string;
+  readonly region?: string;
+  readonly oidcIssuer?: string;
+}
+
+/** An IAM OIDC identity provider. */
+export interface OidcProvider {
+  readonly arn: string;
+  /** The provider URL as IAM stores it (without `https://`). */
+  readonly url: string;
+  readonly clientIds: readonly string[];
+  readonly thumbprints: readonly string[];
+}
+
+/** An IAM role with its trust policy, parsed; a policy that could not be parsed keeps the reason. */
+export interface IamRole {
+  readonly arn: string;
+  readonly name: string;
+  readonly path: string;
+  readonly accountId: string;
+  readonly trustPolicy?: TrustPolicy;
+  readonly trustPolicyError?: string;
+  /** Characters of the trust policy JSON excluding whitespace, as IAM counts against its quota. */
+  readonly trustPolicySize: number;
+}
+
+export type Labels = Readonly<Record<string, string>>;
+
+/** A Kubernetes ServiceAccount, reduced to what the audit needs. */
+export interface ServiceAccount {
+  readonly namespace: string;
+  readonly name: string;
+  readonly annotations: Labels;
+  readonly creationTimestamp?: string;
+}
+
+/** An environment variable of a container: its literal value, or where it comes from. */
+export interface EnvVar {
+  readonly name: string;
+  readonly value?: string;
+  /** `secretKeyRef`, `configMapKeyRef`, `fieldRef`, `resourceFieldRef` when not a literal. */
+  readonly valueFrom?: string;
+}
+
+/** An `envFrom` source of a container: every key of a Secret or ConfigMap becomes a variable. */
+export interface EnvFromSource {
+  readonly kind: 'Secret' | 'ConfigMap';
+  readonly name: string;
+  readonly prefix?: string;
+}
+
+export interface VolumeMount {
+  readonly name: string;
+  readonly mountPath: string;
+  readonly readOnly: boolean;
+}
+
+export interface Container {
+  readonly name: string;
+  readonly kind: 'container' | 'initContainer';
+  readonly env: readonly EnvVar[];
+  readonly envFrom: readonly EnvFromSource[];
+  readonly volumeMounts: readonly VolumeMount[];
+}
+
+/** A projected service-account-token source inside a pod volume. */
+export interface ProjectedTokenVolume {
+  readonly volumeName: string;
+  readonly audience?: string;
+  readonly expirationSeconds?: number;
+  readonly path: string;
+}
+
+export interface OwnerReference {
+  readonly kind: string;
+  readonly name: string;
+}
+
+/** A Kubernetes Pod, reduced to what the audit needs: never the whole object. */
+export interface Pod {
+  readonly namespace: string;
+  readonly name: string;
+  readonly serviceAccountName: string;
+  readonly labels: Labels;
+  readonly annotations: Labels;
+  readonly creationTimestamp?: string;
+  readonly phase?: string;
+  readonly owner?: OwnerReference;
+  readonly containers: readonly Container[];
+  readonly tokenVolumes: readonly ProjectedTokenVolume[];
+}
+
+export interface LabelSelectorRequirement {
+  readonly key: string;
+  readonly operator: string;
+  readonly values: readonly string[];
+}
+
+/** A Kubernetes label selector; an absent selector matches everything. */
+export interface LabelSelector {
+  readonly matchLabels: Labels;
+  readonly matchExpressions: readonly LabelSelectorRequirement[];
+}
+
+export interface RuleWithOperations {
+  readonly operations: readonly string[];
+  readonly apiGroups: readonly string[];
+  readonly apiVersions: readonly string[];
+  readonly resources: readonly string[];
+  readonly scope?: string;
+}
+
+/** One webhook entry of a MutatingWebhookConfiguration. */
+export interface MutatingWebhook {
+  readonly name: string;
+  readonly caBundle: CertificateBundle;
+  /** `service` namespace/name/path, or `url`, for display only. */
+  readonly endpoint: string;
+  readonly rules: readonly RuleWithOperations[];
+  readonly namespaceSelector?: LabelSelector;
+  readonly objectSelector?: LabelSelector;
+  readonly failurePolicy: string;
+  readonly reinvocationPolicy?: string;
+}
+
+export interface MutatingWebhookConfiguration {
+  readonly name: string;
+  readonly webhooks: readonly MutatingWebhook[];
+  readonly creationTimestamp?: string;
+}
+
+export interface Namespace {
+  readonly name: string;
+  readonly labels: Labels;
+}
+
+/** An EKS Pod Identity association. */
+export interface PodIdentityAssociation {
+  readonly associationId: string;
+  readonly associationArn?: string;
+  readonly namespace: string;
+  readonly serviceAccount: string;
+  readonly roleArn: string;
+}
+
+/** The kinds of input a check can depend on; a collection error names one of them. */
+export type ResourceType =
+  | 'cluster'
+  | 'oidcProviders'
+  | 'roles'
+  | 'serviceAccounts'
+  | 'pods'
+  | 'mutatingWebhookConfigurations'
+  | 'namespaces'
+  | 'podIdentityAssociations'
+  | 'accountClusters';
+
+/** A resource type that could not be read (403, throttling, unreachable cluster). */
+export interface CollectionError {
+  readonly resource: ResourceType | 'cluster-connection';
+  readonly reason: string;
+  readonly message: string;
+}
+
+/** A single object that was skipped because it did not have the expected shape. */
+export interface MalformedObject {
+  readonly source: string;
+  readonly kind: string;
+  readonly namespace?: string;
+  readonly name: string;
+  readonly path: string;
+  readonly problem: string;
+}
+
+/**
+ * Everything known about one cluster and its account. Optional collections are `undefined` when
+ * they were not collected ("unknown"), which is different from an empty list ("none exist").
+ */
+export interface ClusterState {
+  readonly cluster: ClusterInfo;
+  readonly oidcProviders: readonly OidcProvider[];
+  readonly roles: readonly IamRole[];
+  readonly serviceAccounts: readonly ServiceAccount[];
+  readonly pods: readonly Pod[];
+  readonly mutatingWebhookConfigurations: readonly MutatingWebhookConfiguration[];
+  readonly namespaces?: readonly Namespace[];
+  readonly podIdentityAssociations?: readonly PodIdentityAssociation[];
+  readonly accountClusters?: readonly AccountCluster[];
+  /** Accounts whose roles were collected; a role ARN in any other account cannot be verified. */
+  readonly readableAccounts: readonly string[];
+  readonly collectionErrors: readonly CollectionError[];
+  readonly malformedObjects: readonly MalformedObject[];
+}

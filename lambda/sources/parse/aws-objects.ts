@@ -1,0 +1,93 @@
+// AWS API objects (as the AWS CLI prints them and the SDK returns them) reduced to model records.
+
+import type {
+  AccountCluster,
+  ClusterInfo,
+  IamRole,
+  OidcProvider,
+  PodIdentityAssociation,
+} from '../../model/cluster-state';
+import { accountOfArn, partitionOfArn } from '../../policy/arn';
+import { parseTrustPolicy, trustPolicySize } from '../../policy/trust-policy-parse';
+import { parseCertificateBundle } from './certificates';
+import { asObject, at, optionalObject, optionalString, requiredString, stringArray } from './json-shape';
+
+/** The `cluster` member of DescribeCluster. */
+export function parseCluster(value: unknown, path: string): ClusterInfo {
+  const cluster = asObject(value, path);
+  const arn = optionalString(cluster, 'arn', path);
+  const identity = optionalObject(cluster, 'identity', path);
+  const oidc = identity === undefined ? undefined : optionalObject(identity, 'oidc', at(path, 'identity'));
+  const issuer =
+    oidc === undefined ? undefined : optionalString(oidc, 'issuer', at(at(path, 'identity'), 'oidc'));
+  const ca = optionalObject(cluster, 'certificateAuthority', path);
+  const caData = ca === undefined ? undefined : optionalString(ca, 'data', at(path, 'certificateAuthority'));
+  const region = arn?.split(':')[3];
+  const accountId = arn === undefined ? undefined : accountOfArn(arn);
+  const version = optionalString(cluster, 'version', path);
+  const status = optionalString(cluster, 'status', path);
+  return {
+    name: requiredString(cluster, 'name', path),
+    ...(arn === undefined ? {} : { arn }),
+    ...(region === undefined || region === '' ? {} : { region }),
+    ...(accountId === undefined ? {} : { accountId }),
+    partition: partitionOfArn(arn),
+    ...(issuer === undefined || issuer === '' ? {} : { oidcIssuer: issuer }),
+    certificateAuthority: parseCertificateBundle(caData),
+    ...(version === undefined ? {} : { version }),
+    ...(status === undefined ? {} : { status }),
+  };
+}
+
+/** A cluster of the account, only as far as needed to recognise its OIDC provider. */
+export function parseAccountCluster(value: unknown, path: string): AccountCluster {
+  const { name, region, oidcIssuer } = parseCluster(value, path);
+  return {
+    name,
+    ...(region === undefined ? {} : { region }),
+    ...(oidcIssuer === undefined ? {} : { oidcIssuer }),
+  };
+}
+
+/** GetOpenIDConnectProvider output merged with its ARN (the hand-capture jq does the same). */
+export function parseOidcProvider(value: unknown, path: string): OidcProvider {
+  const provider = asObject(value, path);
+  return {
+    arn: requiredString(provider, 'Arn', path),
+    url: requiredString(provider, 'Url', path),
+    clientIds: stringArray(provider, 'ClientIDList', path),
+    thumbprints: stringArray(provider, 'ThumbprintList', path),
+  };
+}
+
+/** A role from ListRoles or GetRole; a trust policy that cannot be parsed is kept as an error, not thrown. */
+export function parseRole(value: unknown, path: string): IamRole {
+  const role = asObject(value, path);
+  const arn = requiredString(role, 'Arn', path);
+  const document = role.AssumeRolePolicyDocument;
+  const parsed =
+    document === undefined
+      ? { error: 'the role has no AssumeRolePolicyDocument' }
+      : parseTrustPolicy(document);
+  return {
+    arn,
+    name: requiredString(role, 'RoleName', path),
+    path: optionalString(role, 'Path', path) ?? '/',
+    accountId: accountOfArn(arn) ?? '',
+    ...('policy' in parsed ? { trustPolicy: parsed.policy } : { trustPolicyError: parsed.error }),
+    trustPolicySize: trustPolicySize(document),
+  };
+}
+
+/** The `association` member of DescribePodIdentityAssociation. */
+export function parsePodIdentityAssociation(value: unknown, path: string): PodIdentityAssociation {
+  const association = asObject(value, path);
+  const associationArn = optionalString(association, 'associationArn', path);
+  return {
+    associationId: requiredString(association, 'associationId', path),
+    ...(associationArn === undefined ? {} : { associationArn }),
+    namespace: requiredString(association, 'namespace', path),
+    serviceAccount: requiredString(association, 'serviceAccount', path),
+    roleArn: requiredString(association, 'roleArn', path),
+  };
+}
