@@ -1,0 +1,204 @@
+// Builds ClusterStates for check fixtures: a healthy cluster, and small builders to break one link of it.
+
+import type {
+  Certificate,
+  CertificateBundle,
+  ClusterState,
+  Container,
+  IamRole,
+  MutatingWebhook,
+  MutatingWebhookConfiguration,
+  Pod,
+  ServiceAccount,
+} from '../../lambda/model/cluster-state';
+import type { TrustPolicy, TrustStatement } from '../../lambda/policy/trust-policy-document';
+import { parseTrustPolicy, trustPolicySize } from '../../lambda/policy/trust-policy-parse';
+
+export const ACCOUNT = '111122223333';
+export const OTHER_ACCOUNT = '444455556666';
+export const REGION = 'eu-west-1';
+export const ISSUER_ID = '5C0A2F34B8D1E9F3A7C6B5D4E3F2A1B0';
+export const ISSUER = `oidc.eks.${REGION}.amazonaws.com/id/${ISSUER_ID}`;
+export const PROVIDER_ARN = `arn:aws:iam::${ACCOUNT}:oidc-provider/${ISSUER}`;
+export const OLD_ISSUER = `oidc.eks.${REGION}.amazonaws.com/id/0D1E2F3A4B5C6D7E8F9A0B1C2D3E4F5A`;
+export const OLD_PROVIDER_ARN = `arn:aws:iam::${ACCOUNT}:oidc-provider/${OLD_ISSUER}`;
+export const CLUSTER_NAME = 'platform-prod';
+export const TOKEN_FILE = '/var/run/secrets/eks.amazonaws.com/serviceaccount/token';
+/** The time fixtures are audited at. */
+export const NOW = new Date('2026-11-28T12:00:00Z');
+
+export const roleArn = (name: string, path = '/') => `arn:aws:iam::${ACCOUNT}:role${path}${name}`;
+
+export function certificate(fingerprint: string, overrides: Partial<Certificate> = {}): Certificate {
+  return {
+    sha256Fingerprint: fingerprint,
+    subject: 'CN=kubernetes',
+    issuer: 'CN=kubernetes',
+    notBefore: '2026-01-10T08:00:00.000Z',
+    notAfter: '2036-01-08T08:00:00.000Z',
+    ...overrides,
+  };
+}
+
+export function bundle(...certificates: Certificate[]): CertificateBundle {
+  return { certificates, rawLength: certificates.length * 1500 };
+}
+
+export const CLUSTER_CA = certificate('a'.repeat(64));
+
+/** The trust document of an IRSA role, in the form the AWS CLI prints. */
+export function trustDocument(...statements: object[]): object {
+  return { Version: '2012-10-17', Statement: statements };
+}
+
+/** The statement EKS documents for one ServiceAccount. */
+export function webIdentityStatement(
+  subject: string | string[],
+  {
+    operator = 'StringEquals',
+    issuer = ISSUER,
+    providerArn = PROVIDER_ARN,
+    audience = 'sts.amazonaws.com',
+    action = 'sts:AssumeRoleWithWebIdentity',
+  }: { operator?: string; issuer?: string; providerArn?: string; audience?: string | null; action?: string } = {},
+): object {
+  const condition: Record<string, unknown> = { [`${issuer}:sub`]: subject };
+  const conditions: Record<string, Record<string, unknown>> = { [operator]: condition };
+  if (audience !== null) {
+    conditions.StringEquals = { ...(conditions.StringEquals ?? {}), [`${issuer}:aud`]: audience };
+  }
+  return { Effect: 'Allow', Principal: { Federated: providerArn }, Action: action, Condition: conditions };
+}
+
+export function role(name: string, document: unknown, path = '/'): IamRole {
+  const parsed = parseTrustPolicy(document);
+  return {
+    arn: roleArn(name, path),
+    name,
+    path,
+    accountId: ACCOUNT,
+    ...('policy' in parsed ? { trustPolicy: parsed.policy } : { trustPolicyError: parsed.error }),
+    trustPolicySize: trustPolicySize(document),
+  };
+}
+
+/** A role whose trust admits exactly one ServiceAccount of this cluster. */
+export function irsaRole(name: string, namespace: string, serviceAccount: string, path = '/'): IamRole {
+  return role(name, trustDocument(webIdentityStatement(`system:serviceaccount:${namespace}:${serviceAccount}`)), path);
+}
+
+export function serviceAccount(namespace: string, name: string, annotations: Record<string, string> = {}): ServiceAccount {
+  return { namespace, name, annotations, creationTimestamp: '2026-06-01T10:00:00Z' };
+}
+
+export function irsaServiceAccount(namespace: string, name: string, arn = roleArn(name)): ServiceAccount {
+  return serviceAccount(namespace, name, { 'eks.amazonaws.com/role-arn': arn });
+}
+
+/** A container as the webhook leaves it: env and mount injected (or not). */
+export function container(name: string, injectedRoleArn?: string, extra: Partial<Container> = {}): Container {
+  const injected = injectedRoleArn !== undefined;
+  return {
+    name,
+    kind: 'container',
+    env: injected
+      ? [
+          { name: 'AWS_STS_REGIONAL_ENDPOINTS', value: 'regional' },
+          { name: 'AWS_ROLE_ARN', value: injectedRoleArn },
+          { name: 'AWS_WEB_IDENTITY_TOKEN_FILE', value: TOKEN_FILE },
+        ]
+      : [],
+    envFrom: [],
+    volumeMounts: injected
+      ? [{ name: 'aws-iam-token', mountPath: '/var/run/secrets/eks.amazonaws.com/serviceaccount', readOnly: true }]
+      : [],
+    ...extra,
+  };
+}
+
+/** A pod of a ServiceAccount; mutated with `injectedRoleArn` when given, untouched otherwise. */
+export function pod(
+  namespace: string,
+  name: string,
+  serviceAccountName: string,
+  injectedRoleArn?: string,
+  overrides: Partial<Pod> = {},
+): Pod {
+  return {
+    namespace,
+    name,
+    serviceAccountName,
+    labels: { app: serviceAccountName },
+    annotations: {},
+    creationTimestamp: '2026-11-20T09:00:00Z',
+    phase: 'Running',
+    owner: { kind: 'ReplicaSet', name: `${serviceAccountName}-7d9f8b6c5` },
+    containers: [container('app', injectedRoleArn)],
+    tokenVolumes:
+      injectedRoleArn === undefined
+        ? []
+        : [{ volumeName: 'aws-iam-token', audience: 'sts.amazonaws.com', expirationSeconds: 86400, path: 'token' }],
+    ...overrides,
+  };
+}
+
+export function podIdentityWebhook(overrides: Partial<MutatingWebhook> = {}): MutatingWebhook {
+  return {
+    name: 'iam-for-pods.amazonaws.com',
+    caBundle: bundle(CLUSTER_CA),
+    endpoint: 'https://127.0.0.1:23443/mutate',
+    rules: [{ operations: ['CREATE'], apiGroups: [''], apiVersions: ['v1'], resources: ['pods'], scope: '*' }],
+    namespaceSelector: { matchLabels: {}, matchExpressions: [] },
+    objectSelector: {
+      matchLabels: {},
+      matchExpressions: [{ key: 'eks.amazonaws.com/skip-pod-identity-webhook', operator: 'DoesNotExist', values: [] }],
+    },
+    failurePolicy: 'Ignore',
+    reinvocationPolicy: 'IfNeeded',
+    ...overrides,
+  };
+}
+
+export function webhookConfiguration(...webhooks: MutatingWebhook[]): MutatingWebhookConfiguration {
+  return { name: 'pod-identity-webhook', webhooks, creationTimestamp: '2026-01-10T08:10:00Z' };
+}
+
+/**
+ * A healthy cluster: one IRSA ServiceAccount payments/orders-api with a correct role and one mutated
+ * pod, one plain ServiceAccount with a plain pod, the provider, and a working webhook.
+ */
+export function healthyState(overrides: Partial<ClusterState> = {}): ClusterState {
+  return {
+    cluster: {
+      name: CLUSTER_NAME,
+      arn: `arn:aws:eks:${REGION}:${ACCOUNT}:cluster/${CLUSTER_NAME}`,
+      region: REGION,
+      accountId: ACCOUNT,
+      partition: 'aws',
+      oidcIssuer: `https://${ISSUER}`,
+      certificateAuthority: bundle(CLUSTER_CA),
+      version: '1.31',
+      status: 'ACTIVE',
+    },
+    oidcProviders: [{ arn: PROVIDER_ARN, url: ISSUER, clientIds: ['sts.amazonaws.com'], thumbprints: ['9e99a48a9960b14926bb7f3b02e22da2b0ab7280'] }],
+    roles: [irsaRole('orders-api', 'payments', 'orders-api')],
+    serviceAccounts: [irsaServiceAccount('payments', 'orders-api'), serviceAccount('payments', 'default')],
+    pods: [
+      pod('payments', 'orders-api-7d9f8b6c5-x2x9q', 'orders-api', roleArn('orders-api')),
+      pod('payments', 'ledger-5f6d7c8b9-abcde', 'default'),
+    ],
+    mutatingWebhookConfigurations: [webhookConfiguration(podIdentityWebhook())],
+    namespaces: [{ name: 'payments', labels: { 'kubernetes.io/metadata.name': 'payments' } }],
+    podIdentityAssociations: [],
+    accountClusters: [{ name: CLUSTER_NAME, region: REGION, oidcIssuer: `https://${ISSUER}` }],
+    readableAccounts: [ACCOUNT],
+    collectionErrors: [],
+    malformedObjects: [],
+    ...overrides,
+  };
+}
+
+/** The statements of a parsed trust policy, for fixtures that need to build one by hand. */
+export function statementsOf(policy: TrustPolicy | undefined): readonly TrustStatement[] {
+  return policy?.statements ?? [];
+}
