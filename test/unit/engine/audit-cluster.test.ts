@@ -1,0 +1,114 @@
+import { describe, expect, it } from 'vitest';
+import type { Check } from '../../../lambda/checks/check';
+import { buildRegistry, CHECKS } from '../../../lambda/checks/registry';
+import { auditCluster, fingerprint } from '../../../lambda/engine/audit-cluster';
+import { SEVERITIES } from '../../../lambda/model/finding';
+import { healthyState, NOW, pod } from '../../support/state-builder';
+
+const options = { now: NOW, webhookName: 'iam-for-pods.amazonaws.com' };
+
+const throwing: Check = {
+  id: 'IRSA-Z01',
+  title: 'Never fails.',
+  severity: 'high',
+  remediation: 'Nothing.',
+  needs: [],
+  run: () => {
+    throw new TypeError("Cannot read properties of undefined (reading 'spec')");
+  },
+};
+
+describe('auditCluster', () => {
+  it('reports only the informational failurePolicy note for a healthy cluster', () => {
+    const report = auditCluster(healthyState(), options);
+
+    expect(report.findings.map((finding) => finding.check)).toEqual(['IRSA-W06']);
+    expect(report.summary).toEqual({ critical: 0, high: 0, medium: 0, low: 0, info: 1 });
+  });
+
+  it('turns a check that throws into IRSA-X03 naming the check, and runs the others', () => {
+    const state = healthyState({ pods: [pod('payments', 'orders-api-1', 'orders-api')] });
+
+    const report = auditCluster(state, options, [...CHECKS, throwing]);
+
+    const x03 = report.findings.filter((finding) => finding.check === 'IRSA-X03');
+    expect(x03).toHaveLength(1);
+    expect(x03[0]?.message).toContain('IRSA-Z01');
+    expect(x03[0]?.evidence.error).toContain("reading 'spec'");
+    expect(report.findings.some((finding) => finding.check === 'IRSA-P01')).toBe(true);
+  });
+
+  it('skips the checks whose input could not be collected, and says so with IRSA-X02', () => {
+    const state = healthyState({
+      pods: [pod('payments', 'orders-api-1', 'orders-api')],
+      collectionErrors: [{ resource: 'pods', reason: 'forbidden', message: 'pods is forbidden' }],
+    });
+
+    const report = auditCluster(state, options);
+
+    expect(report.findings.map((finding) => finding.check)).not.toContain('IRSA-P01');
+    expect(report.findings.filter((finding) => finding.check === 'IRSA-X02')).toEqual([
+      expect.objectContaining({ severity: 'high', evidence: expect.objectContaining({ resource: 'pods' }) }),
+    ]);
+  });
+
+  it('audits only AWS-side checks of an unreachable cluster and reports IRSA-X01', () => {
+    const state = healthyState({
+      serviceAccounts: [],
+      pods: [],
+      mutatingWebhookConfigurations: [],
+      collectionErrors: [{ resource: 'cluster-connection', reason: 'timeout', message: 'connect ETIMEDOUT' }],
+    });
+
+    const report = auditCluster(state, options);
+
+    expect(report.findings.map((finding) => finding.check)).toEqual(['IRSA-X01']);
+  });
+
+  it('sorts findings by severity first', () => {
+    const state = healthyState({
+      pods: [pod('payments', 'orders-api-1', 'orders-api')],
+      malformedObjects: [
+        { source: 'pods.json', kind: 'Pod', namespace: 'payments', name: 'x', path: '$.items[3].spec', problem: 'missing' },
+      ],
+    });
+
+    const report = auditCluster(state, options);
+
+    const ranks = report.findings.map((finding) => SEVERITIES.indexOf(finding.severity));
+    expect(ranks).toEqual([...ranks].sort((a, b) => a - b));
+    expect(report.findings.map((finding) => finding.check)).toEqual(['IRSA-P01', 'IRSA-X04', 'IRSA-W06']);
+  });
+
+  it('fingerprints a finding by check, resource and key, not by message', () => {
+    const first = auditCluster(healthyState({ pods: [pod('payments', 'orders-api-1', 'orders-api')] }), options);
+    const changedPhase = auditCluster(
+      healthyState({ pods: [pod('payments', 'orders-api-1', 'orders-api', undefined, { phase: 'Pending' })] }),
+      options,
+    );
+
+    const p01 = (report: typeof first) => report.findings.find((finding) => finding.check === 'IRSA-P01')!;
+    expect(p01(changedPhase).id).toBe(p01(first).id);
+    expect(fingerprint(['a', 'b'])).not.toBe(fingerprint(['ab']));
+  });
+});
+
+describe('check registry', () => {
+  it('refuses a duplicate check ID', () => {
+    expect(() => buildRegistry([throwing, { ...throwing }])).toThrow('IRSA-Z01 is registered twice');
+  });
+
+  it('lists checks in catalogue order', () => {
+    const ids = CHECKS.map((check) => check.id);
+
+    expect(ids.slice(0, 4)).toEqual(['IRSA-C01', 'IRSA-C02', 'IRSA-C03', 'IRSA-W01']);
+    expect(ids.at(-1)).toBe('IRSA-X04');
+  });
+
+  it('gives every check a title and a general remediation that end with a period', () => {
+    for (const check of CHECKS) {
+      expect(check.title, check.id).toMatch(/^[A-Z].*\.$/);
+      expect(check.remediation, check.id).toMatch(/^[A-Z].*\.$/);
+    }
+  });
+});

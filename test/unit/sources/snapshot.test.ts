@@ -1,0 +1,170 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { loadSnapshot, SnapshotError } from '../../../lambda/sources/snapshot/snapshot';
+import { copyExample, EXAMPLES, exampleItems, type SnapshotCopy } from '../../support/snapshot-dir';
+
+let copy: SnapshotCopy | undefined;
+afterEach(async () => {
+  await copy?.dispose();
+  copy = undefined;
+});
+
+async function loadError(directory: string): Promise<SnapshotError> {
+  const error = await loadSnapshot(directory).then(
+    () => undefined,
+    (caught: unknown) => caught,
+  );
+  if (!(error instanceof SnapshotError)) throw new Error(`expected a SnapshotError, got ${String(error)}`);
+  return error;
+}
+
+describe('loadSnapshot', () => {
+  it('reads every object of a kubectl List as a model record', async () => {
+    const pods = await exampleItems('healthy', 'pods.json');
+    const serviceAccounts = await exampleItems('healthy', 'serviceaccounts.json');
+
+    const state = await loadSnapshot(`${EXAMPLES}/healthy`);
+
+    expect(state.pods).toHaveLength(pods.length);
+    expect(state.serviceAccounts).toHaveLength(serviceAccounts.length);
+    expect(state.malformedObjects).toEqual([]);
+    expect(state.cluster.name).toBe('platform-prod');
+    expect(state.cluster.region).toBe('eu-west-1');
+    expect(state.cluster.accountId).toBe('111122223333');
+    expect(state.cluster.certificateAuthority.certificates).toHaveLength(1);
+  });
+
+  it('reduces a pod to what the audit needs', async () => {
+    const state = await loadSnapshot(`${EXAMPLES}/healthy`);
+
+    const pod = state.pods.find((candidate) => candidate.serviceAccountName === 'orders-api')!;
+
+    expect(pod.namespace).toBe('payments');
+    expect(pod.tokenVolumes).toContainEqual(
+      expect.objectContaining({ volumeName: 'aws-iam-token', audience: 'sts.amazonaws.com', expirationSeconds: 86400 }),
+    );
+    expect(pod.containers[0]?.env.map((variable) => variable.name)).toContain('AWS_WEB_IDENTITY_TOKEN_FILE');
+    expect(pod.owner?.kind).toBe('ReplicaSet');
+    expect(Object.keys(pod)).not.toContain('status');
+  });
+
+  it('accepts a trust policy as an object or as a URL-encoded string', async () => {
+    copy = await copyExample('healthy');
+    const roles = (await copy.readJson('roles.json')) as { Roles: Record<string, unknown>[] };
+    const asObjects = await loadSnapshot(copy.directory);
+    const encoded = roles.Roles.map((role) => ({
+      ...role,
+      AssumeRolePolicyDocument: encodeURIComponent(JSON.stringify(role.AssumeRolePolicyDocument)),
+    }));
+    await copy.writeJson('roles.json', { Roles: encoded });
+
+    const asStrings = await loadSnapshot(copy.directory);
+
+    expect(asStrings.roles.map((role) => role.trustPolicy)).toEqual(asObjects.roles.map((role) => role.trustPolicy));
+    expect(asStrings.roles.every((role) => role.trustPolicy !== undefined)).toBe(true);
+  });
+
+  it('treats a missing optional file as not collected, not as empty', async () => {
+    copy = await copyExample('healthy');
+    await copy.remove('namespaces.json');
+    await copy.remove('clusters.json');
+
+    const state = await loadSnapshot(copy.directory);
+
+    expect(state.namespaces).toBeUndefined();
+    expect(state.accountClusters).toBeUndefined();
+    expect(state.podIdentityAssociations).toBeUndefined();
+  });
+
+  it('reads pod identity associations when the optional file is present', async () => {
+    copy = await copyExample('healthy');
+    await copy.writeJson('pod-identity-associations.json', {
+      associations: [
+        {
+          clusterName: 'platform-prod',
+          namespace: 'payments',
+          serviceAccount: 'orders-api',
+          roleArn: 'arn:aws:iam::111122223333:role/orders-api-pod-identity',
+          associationArn: 'arn:aws:eks:eu-west-1:111122223333:podidentityassociation/platform-prod/a-1a2b3c4d5e6f7g8h9',
+          associationId: 'a-1a2b3c4d5e6f7g8h9',
+        },
+      ],
+    });
+
+    const state = await loadSnapshot(copy.directory);
+
+    expect(state.podIdentityAssociations).toEqual([
+      expect.objectContaining({ associationId: 'a-1a2b3c4d5e6f7g8h9', serviceAccount: 'orders-api' }),
+    ]);
+  });
+
+  it.each([
+    'cluster.json',
+    'oidc-providers.json',
+    'roles.json',
+    'serviceaccounts.json',
+    'pods.json',
+    'mutatingwebhookconfigurations.json',
+  ])('names the missing required file %s', async (file) => {
+    copy = await copyExample('healthy');
+    await copy.remove(file);
+
+    const error = await loadError(copy.directory);
+
+    expect(error.file).toBe(file);
+    expect(error.message).toMatch(new RegExp(`^${file}: required file is missing`));
+  });
+
+  it.each([
+    ['pods.json', { items: {} }, '$.items', 'pods.json: $.items: expected an array, found an object'],
+    ['roles.json', { roles: [] }, '$.Roles', 'roles.json: $.Roles: expected an array, found nothing'],
+    ['cluster.json', [], '$', 'cluster.json: $: expected an object, found an array'],
+    ['cluster.json', { cluster: { arn: 'x' } }, '$.cluster.name', 'cluster.json: $.cluster.name: expected a string'],
+  ])('names the file and JSON path when %s has the wrong shape', async (file, content, path, message) => {
+    copy = await copyExample('healthy');
+    await copy.writeJson(file, content);
+
+    const error = await loadError(copy.directory);
+
+    expect(error.jsonPath).toBe(path);
+    expect(error.message.startsWith(message)).toBe(true);
+    expect(error.message).not.toContain('\n');
+  });
+
+  it('names the file that is not JSON', async () => {
+    copy = await copyExample('healthy');
+    await copy.writeText('serviceaccounts.json', '{"items": [');
+
+    const error = await loadError(copy.directory);
+
+    expect(error.message).toMatch(/^serviceaccounts\.json: not valid JSON/);
+  });
+
+  it('records a malformed pod and still reads the others', async () => {
+    copy = await copyExample('healthy');
+    const list = (await copy.readJson('pods.json')) as { items: Record<string, unknown>[] };
+    const broken = { ...list.items[0], spec: undefined };
+    await copy.writeJson('pods.json', { ...list, items: [broken, ...list.items.slice(1)] });
+
+    const state = await loadSnapshot(copy.directory);
+
+    expect(state.pods).toHaveLength(list.items.length - 1);
+    expect(state.malformedObjects).toEqual([
+      expect.objectContaining({ source: 'pods.json', kind: 'Pod', path: '$.items[0].spec' }),
+    ]);
+  });
+
+  it('keeps a role whose trust policy cannot be parsed, and records why', async () => {
+    copy = await copyExample('healthy');
+    const roles = (await copy.readJson('roles.json')) as { Roles: Record<string, unknown>[] };
+    roles.Roles[0] = { ...roles.Roles[0], AssumeRolePolicyDocument: '%7B%22Statement%22%3A' };
+    await copy.writeJson('roles.json', roles);
+
+    const state = await loadSnapshot(copy.directory);
+
+    expect(state.roles).toHaveLength(roles.Roles.length);
+    expect(state.roles[0]?.trustPolicy).toBeUndefined();
+    expect(state.malformedObjects).toEqual([
+      expect.objectContaining({ kind: 'Role', path: '$.Roles[0].AssumeRolePolicyDocument' }),
+    ]);
+  });
+});
