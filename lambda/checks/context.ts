@@ -5,6 +5,7 @@ import type {
   IamRole,
   MutatingWebhook,
   MutatingWebhookConfiguration,
+  Namespace,
   OidcProvider,
   Pod,
   PodIdentityAssociation,
@@ -89,6 +90,7 @@ export class AuditContext {
   private readonly readableAccounts: ReadonlySet<string>;
   private readonly namespaceScope: ReadonlySet<string> | undefined;
   private readonly trustCache = new Map<string, TrustVerdict>();
+  private readonly namespacesByName: ReadonlyMap<string, Namespace>;
 
   constructor(
     readonly state: ClusterState,
@@ -148,6 +150,7 @@ export class AuditContext {
       else list.push(association);
     }
     this.webhook = locateWebhook(state.mutatingWebhookConfigurations, options.webhookName);
+    this.namespacesByName = new Map((state.namespaces ?? []).map((namespace) => [namespace.name, namespace]));
   }
 
   /** Whether a namespace is audited under `--namespace`. */
@@ -236,7 +239,7 @@ export class AuditContext {
     readonly labels: Readonly<Record<string, string>>;
     readonly known: boolean;
   } {
-    const found = this.state.namespaces?.find((candidate) => candidate.name === namespace);
+    const found = this.namespacesByName.get(namespace);
     if (found !== undefined) {
       return { labels: { 'kubernetes.io/metadata.name': namespace, ...found.labels }, known: true };
     }

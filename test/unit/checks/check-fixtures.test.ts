@@ -1,3 +1,4 @@
+/// <reference types="vite/client" />
 // Discovers every fixture under test/fixtures/checks/<check-id>/ and runs its check against it.
 
 import { describe, expect, it } from 'vitest';
