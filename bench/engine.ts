@@ -29,5 +29,7 @@ for (let run = 0; run < runs; run += 1) {
 }
 times.sort((a, b) => a - b);
 const median = times[Math.floor(times.length / 2)] ?? 0;
-console.log(`engine: audit ${median.toFixed(0)} ms median, ${(times[0] ?? 0).toFixed(0)} ms best of ${runs} runs; ${findings} findings`);
+console.log(
+  `engine: audit ${median.toFixed(0)} ms median, ${(times[0] ?? 0).toFixed(0)} ms best of ${runs} runs; ${findings} findings`,
+);
 console.log(`engine: target < 1000 ms: ${median < 1000 ? 'met' : 'NOT met'}`);

@@ -13,7 +13,13 @@ const ACCOUNT = '111122223333';
 const ISSUER = 'oidc.eks.eu-west-1.amazonaws.com/id/5C0A2F34B8D1E9F3A7C6B5D4E3F2A1B0';
 const PROVIDER = `arn:aws:iam::${ACCOUNT}:oidc-provider/${ISSUER}`;
 const TOKEN_DIR = '/var/run/secrets/eks.amazonaws.com/serviceaccount';
-const CA = { sha256Fingerprint: 'a'.repeat(64), subject: 'CN=kubernetes', issuer: 'CN=kubernetes', notBefore: '2026-01-01T00:00:00.000Z', notAfter: '2036-01-01T00:00:00.000Z' };
+const CA = {
+  sha256Fingerprint: 'a'.repeat(64),
+  subject: 'CN=kubernetes',
+  issuer: 'CN=kubernetes',
+  notBefore: '2026-01-01T00:00:00.000Z',
+  notAfter: '2036-01-01T00:00:00.000Z',
+};
 
 /** Builds a cluster where each role serves serviceAccounts/roles ServiceAccounts and each SA has pods/serviceAccounts pods. */
 export function syntheticState(size: SyntheticSize): ClusterState {
@@ -92,7 +98,14 @@ export function syntheticState(size: SyntheticSize): ClusterState {
         volumeMounts: mutated ? [{ name: 'aws-iam-token', mountPath: TOKEN_DIR, readOnly: true }] : [],
       })),
       tokenVolumes: mutated
-        ? [{ volumeName: 'aws-iam-token', audience: 'sts.amazonaws.com', expirationSeconds: 86400, path: 'token' }]
+        ? [
+            {
+              volumeName: 'aws-iam-token',
+              audience: 'sts.amazonaws.com',
+              expirationSeconds: 86400,
+              path: 'token',
+            },
+          ]
         : [],
     });
   }
@@ -118,7 +131,15 @@ export function syntheticState(size: SyntheticSize): ClusterState {
             name: 'iam-for-pods.amazonaws.com',
             caBundle: { certificates: [CA], rawLength: 1500 },
             endpoint: 'https://127.0.0.1:23443/mutate',
-            rules: [{ operations: ['CREATE'], apiGroups: [''], apiVersions: ['v1'], resources: ['pods'], scope: '*' }],
+            rules: [
+              {
+                operations: ['CREATE'],
+                apiGroups: [''],
+                apiVersions: ['v1'],
+                resources: ['pods'],
+                scope: '*',
+              },
+            ],
             failurePolicy: 'Ignore',
           },
         ],

@@ -15,5 +15,9 @@ export async function generatedReadme(readme: string): Promise<string> {
     webhookName: 'iam-for-pods.amazonaws.com',
   });
   const sample = ['```text', renderReport(report, 'table').trimEnd(), '```'].join('\n');
-  return replaceGeneratedBlock(replaceGeneratedBlock(readme, 'check-catalogue', catalogueMarkdown()), 'sample-output', sample);
+  return replaceGeneratedBlock(
+    replaceGeneratedBlock(readme, 'check-catalogue', catalogueMarkdown()),
+    'sample-output',
+    sample,
+  );
 }

@@ -4,7 +4,9 @@ import type { Check } from '../checks/check';
 import { CHECKS } from '../checks/registry';
 
 export function catalogueMarkdown(checks: readonly Check[] = CHECKS): string {
-  const rows = checks.map((check) => `| ${check.id} | ${check.severity} | ${check.title} | ${check.remediation} |`);
+  const rows = checks.map(
+    (check) => `| ${check.id} | ${check.severity} | ${check.title} | ${check.remediation} |`,
+  );
   return ['| ID | Severity | Healthy when | Remediation |', '|---|---|---|---|', ...rows].join('\n');
 }
 

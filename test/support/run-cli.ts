@@ -34,9 +34,14 @@ export const ROOT = join(import.meta.dirname, '..', '..');
 /** Runs a command in the repository root as a user would, e.g. `npx irsa-audit ...`. */
 export function runCommand(command: string, args: readonly string[]): Promise<CliResult> {
   return new Promise((resolve) => {
-    execFile(command, [...args], { cwd: ROOT, env: { ...process.env, NO_COLOR: '1' } }, (error, stdout, stderr) => {
-      const code = error === null ? 0 : typeof error.code === 'number' ? error.code : -1;
-      resolve({ code, stdout, stderr });
-    });
+    execFile(
+      command,
+      [...args],
+      { cwd: ROOT, env: { ...process.env, NO_COLOR: '1' } },
+      (error, stdout, stderr) => {
+        const code = error === null ? 0 : typeof error.code === 'number' ? error.code : -1;
+        resolve({ code, stdout, stderr });
+      },
+    );
   });
 }

@@ -30,6 +30,8 @@ export async function copyExample(name: 'healthy' | 'blog-incident'): Promise<Sn
 
 /** The items of a kubectl List file of a shipped example, read directly (not through the loader). */
 export async function exampleItems(name: string, file: string): Promise<Record<string, unknown>[]> {
-  const list = JSON.parse(await readFile(join(EXAMPLES, name, file), 'utf8')) as { items: Record<string, unknown>[] };
+  const list = JSON.parse(await readFile(join(EXAMPLES, name, file), 'utf8')) as {
+    items: Record<string, unknown>[];
+  };
   return list.items;
 }

@@ -22,7 +22,10 @@ async function unmutatedIrsaPods(example: string): Promise<string[]> {
     .filter((pod) => {
       const metadata = pod.metadata as { namespace: string };
       const spec = pod.spec as { serviceAccountName: string };
-      return annotated.has(`${metadata.namespace}/${spec.serviceAccountName}`) && !JSON.stringify(pod).includes('AWS_WEB_IDENTITY_TOKEN_FILE');
+      return (
+        annotated.has(`${metadata.namespace}/${spec.serviceAccountName}`) &&
+        !JSON.stringify(pod).includes('AWS_WEB_IDENTITY_TOKEN_FILE')
+      );
     })
     .map((pod) => {
       const metadata = pod.metadata as { namespace: string; name: string };
@@ -80,7 +83,14 @@ describe('irsa-audit audit --snapshot', () => {
     expect(Object.keys(report).sort()).toEqual(['clusters', 'generatedAt', 'schemaVersion']);
     expect(report.schemaVersion).toBe('1');
     const cluster = (report.clusters as Record<string, unknown>[])[0]!;
-    expect(Object.keys(cluster).sort()).toEqual(['accountId', 'arn', 'findings', 'name', 'region', 'summary']);
+    expect(Object.keys(cluster).sort()).toEqual([
+      'accountId',
+      'arn',
+      'findings',
+      'name',
+      'region',
+      'summary',
+    ]);
     expect(Object.keys(cluster.summary as object)).toEqual(['critical', 'high', 'medium', 'low', 'info']);
     for (const finding of cluster.findings as Record<string, unknown>[]) {
       expect(Object.keys(finding).sort()).toEqual(
@@ -105,13 +115,29 @@ describe('irsa-audit audit --snapshot', () => {
     ['none', 0],
     ['info', 1],
   ])('exits as --fail-on %s says', async (failOn, code) => {
-    const result = await runCli(['audit', '--snapshot', blogIncident, '--fail-on', failOn, '--format', 'json']);
+    const result = await runCli([
+      'audit',
+      '--snapshot',
+      blogIncident,
+      '--fail-on',
+      failOn,
+      '--format',
+      'json',
+    ]);
 
     expect(result.code).toBe(code);
   });
 
   it('audits only the namespaces named by --namespace', async () => {
-    const result = await runCli(['audit', '--snapshot', blogIncident, '--format', 'json', '--namespace', 'data']);
+    const result = await runCli([
+      'audit',
+      '--snapshot',
+      blogIncident,
+      '--format',
+      'json',
+      '--namespace',
+      'data',
+    ]);
 
     const findings = (JSON.parse(result.stdout) as AuditReport).clusters[0]!.findings;
     const namespaced = findings.filter((f) => f.resource.namespace !== undefined);
@@ -139,7 +165,9 @@ describe('irsa-audit audit --snapshot', () => {
     const result = await runCli(['audit', '--snapshot', blogIncident, '--format', 'markdown']);
 
     expect(result.stdout).toContain('| Severity | Check | Resource | Finding | Remediation |');
-    expect(result.stdout).toContain('| critical | IRSA-W02 | MutatingWebhookConfiguration pod-identity-webhook |');
+    expect(result.stdout).toContain(
+      '| critical | IRSA-W02 | MutatingWebhookConfiguration pod-identity-webhook |',
+    );
   });
 });
 
@@ -179,7 +207,14 @@ describe('irsa-audit input and usage errors', () => {
   });
 
   it('runs as npx irsa-audit from the repository', async () => {
-    const result = await runCommand('npx', ['irsa-audit', 'audit', '--snapshot', 'examples/healthy', '--format', 'json']);
+    const result = await runCommand('npx', [
+      'irsa-audit',
+      'audit',
+      '--snapshot',
+      'examples/healthy',
+      '--format',
+      'json',
+    ]);
 
     expect(result.code).toBe(0);
     expect((JSON.parse(result.stdout) as AuditReport).clusters[0]!.name).toBe('platform-prod');

@@ -16,7 +16,12 @@ describe('README', () => {
   it('lists every registered check once, with its severity', async () => {
     const rows = (await readme()).split('\n').filter((line) => line.startsWith('| IRSA-'));
 
-    const listed = rows.map((row) => row.split('|').map((cell) => cell.trim()).slice(1, 3));
+    const listed = rows.map((row) =>
+      row
+        .split('|')
+        .map((cell) => cell.trim())
+        .slice(1, 3),
+    );
     expect(listed).toEqual(CHECKS.map((check) => [check.id, check.severity]));
   });
 

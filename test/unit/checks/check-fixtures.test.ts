@@ -2,9 +2,9 @@
 // Discovers every fixture under test/fixtures/checks/<check-id>/ and runs its check against it.
 
 import { describe, expect, it } from 'vitest';
+import type { FindingDraft } from '../../../lambda/checks/check';
 import { AuditContext } from '../../../lambda/checks/context';
 import { CHECKS } from '../../../lambda/checks/registry';
-import type { FindingDraft } from '../../../lambda/checks/check';
 import { type CheckFixture, optionsOf } from '../../support/check-fixture';
 
 const modules = import.meta.glob<{ default: CheckFixture }>('../../fixtures/checks/*/*.ts', { eager: true });
@@ -31,7 +31,8 @@ const resourceOf = (draft: FindingDraft) =>
 
 function runCheck(testCase: Case): FindingDraft[] {
   const check = CHECKS.find((candidate) => candidate.id === testCase.checkId);
-  if (check === undefined) throw new Error(`fixture ${testCase.file} is filed under unknown check ${testCase.checkId}`);
+  if (check === undefined)
+    throw new Error(`fixture ${testCase.file} is filed under unknown check ${testCase.checkId}`);
   return [...check.run(new AuditContext(testCase.fixture.state, optionsOf(testCase.fixture)))];
 }
 
@@ -39,17 +40,22 @@ describe('check fixtures', () => {
   it.each(CHECKS.filter((check) => check.id !== 'IRSA-X03').map((check) => check.id))(
     'has pass and fail fixtures for %s',
     (id) => {
-      const kinds = new Set(cases.filter((testCase) => testCase.checkId === id).map((testCase) => testCase.kind));
+      const kinds = new Set(
+        cases.filter((testCase) => testCase.checkId === id).map((testCase) => testCase.kind),
+      );
 
       expect([...kinds].sort()).toEqual(['fail', 'pass']);
     },
   );
 
-  it.each(cases.filter((testCase) => testCase.kind === 'pass'))('reports nothing for $checkId $file', (testCase) => {
-    const drafts = runCheck(testCase);
+  it.each(cases.filter((testCase) => testCase.kind === 'pass'))(
+    'reports nothing for $checkId $file',
+    (testCase) => {
+      const drafts = runCheck(testCase);
 
-    expect(drafts.map((draft) => `${resourceOf(draft)}: ${draft.message}`)).toEqual([]);
-  });
+      expect(drafts.map((draft) => `${resourceOf(draft)}: ${draft.message}`)).toEqual([]);
+    },
+  );
 
   it.each(cases.filter((testCase) => testCase.kind === 'fail'))('reports $checkId for $file', (testCase) => {
     const check = CHECKS.find((candidate) => candidate.id === testCase.checkId)!;

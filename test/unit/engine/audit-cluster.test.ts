@@ -69,7 +69,14 @@ describe('auditCluster', () => {
     const state = healthyState({
       pods: [pod('payments', 'orders-api-1', 'orders-api')],
       malformedObjects: [
-        { source: 'pods.json', kind: 'Pod', namespace: 'payments', name: 'x', path: '$.items[3].spec', problem: 'missing' },
+        {
+          source: 'pods.json',
+          kind: 'Pod',
+          namespace: 'payments',
+          name: 'x',
+          path: '$.items[3].spec',
+          problem: 'missing',
+        },
       ],
     });
 
@@ -81,9 +88,14 @@ describe('auditCluster', () => {
   });
 
   it('fingerprints a finding by check, resource and key, not by message', () => {
-    const first = auditCluster(healthyState({ pods: [pod('payments', 'orders-api-1', 'orders-api')] }), options);
+    const first = auditCluster(
+      healthyState({ pods: [pod('payments', 'orders-api-1', 'orders-api')] }),
+      options,
+    );
     const changedPhase = auditCluster(
-      healthyState({ pods: [pod('payments', 'orders-api-1', 'orders-api', undefined, { phase: 'Pending' })] }),
+      healthyState({
+        pods: [pod('payments', 'orders-api-1', 'orders-api', undefined, { phase: 'Pending' })],
+      }),
       options,
     );
 

@@ -40,7 +40,11 @@ describe('loadSnapshot', () => {
 
     expect(pod.namespace).toBe('payments');
     expect(pod.tokenVolumes).toContainEqual(
-      expect.objectContaining({ volumeName: 'aws-iam-token', audience: 'sts.amazonaws.com', expirationSeconds: 86400 }),
+      expect.objectContaining({
+        volumeName: 'aws-iam-token',
+        audience: 'sts.amazonaws.com',
+        expirationSeconds: 86400,
+      }),
     );
     expect(pod.containers[0]?.env.map((variable) => variable.name)).toContain('AWS_WEB_IDENTITY_TOKEN_FILE');
     expect(pod.owner?.kind).toBe('ReplicaSet');
@@ -59,7 +63,9 @@ describe('loadSnapshot', () => {
 
     const asStrings = await loadSnapshot(copy.directory);
 
-    expect(asStrings.roles.map((role) => role.trustPolicy)).toEqual(asObjects.roles.map((role) => role.trustPolicy));
+    expect(asStrings.roles.map((role) => role.trustPolicy)).toEqual(
+      asObjects.roles.map((role) => role.trustPolicy),
+    );
     expect(asStrings.roles.every((role) => role.trustPolicy !== undefined)).toBe(true);
   });
 
@@ -84,7 +90,8 @@ describe('loadSnapshot', () => {
           namespace: 'payments',
           serviceAccount: 'orders-api',
           roleArn: 'arn:aws:iam::111122223333:role/orders-api-pod-identity',
-          associationArn: 'arn:aws:eks:eu-west-1:111122223333:podidentityassociation/platform-prod/a-1a2b3c4d5e6f7g8h9',
+          associationArn:
+            'arn:aws:eks:eu-west-1:111122223333:podidentityassociation/platform-prod/a-1a2b3c4d5e6f7g8h9',
           associationId: 'a-1a2b3c4d5e6f7g8h9',
         },
       ],
@@ -118,7 +125,12 @@ describe('loadSnapshot', () => {
     ['pods.json', { items: {} }, '$.items', 'pods.json: $.items: expected an array, found an object'],
     ['roles.json', { roles: [] }, '$.Roles', 'roles.json: $.Roles: expected an array, found nothing'],
     ['cluster.json', [], '$', 'cluster.json: $: expected an object, found an array'],
-    ['cluster.json', { cluster: { arn: 'x' } }, '$.cluster.name', 'cluster.json: $.cluster.name: expected a string'],
+    [
+      'cluster.json',
+      { cluster: { arn: 'x' } },
+      '$.cluster.name',
+      'cluster.json: $.cluster.name: expected a string',
+    ],
   ])('names the file and JSON path when %s has the wrong shape', async (file, content, path, message) => {
     copy = await copyExample('healthy');
     await copy.writeJson(file, content);
