@@ -1,7 +1,7 @@
 import { eksIssuerRegion, normalizeIssuer } from '../policy/issuer';
 import type { Check } from './check';
 
-/** A provider left behind by a deleted cluster still lets tokens of any cluster with that issuer in. */
+/** A provider left behind by a deleted cluster is clutter that roles keep trusting by mistake (IRSA-S05). */
 export const a01StaleOidcProvider: Check = {
   id: 'IRSA-A01',
   title: 'Every IAM OIDC provider for an EKS issuer belongs to an existing cluster.',
@@ -20,6 +20,10 @@ export const a01StaleOidcProvider: Check = {
       clusters.map((cluster) => cluster.region).filter((region) => region !== undefined),
     );
     if (context.state.cluster.region !== undefined) regions.add(context.state.cluster.region);
+    // A listed cluster whose issuer is unknown may own any provider of its region: judge none there.
+    for (const cluster of clusters) {
+      if (cluster.oidcIssuer === undefined && cluster.region !== undefined) regions.delete(cluster.region);
+    }
     for (const provider of context.state.oidcProviders) {
       const issuer = normalizeIssuer(provider.url);
       const region = eksIssuerRegion(issuer);

@@ -13,12 +13,12 @@ export const c01ClusterOidcIssuer: Check = {
     const users = context.annotatedServiceAccounts.length;
     const pods = context.podsInScope.filter(podCarriesRoleArn).length;
     if (users === 0 && pods === 0) return;
-    const { name } = context.state.cluster;
+    const { name, region } = context.state.cluster;
     yield {
       resource: { kind: 'Cluster', name },
       message: `Cluster ${name} reports no OIDC issuer, yet ${users} ServiceAccount(s) ask for an IAM role and ${pods} pod(s) carry AWS_ROLE_ARN: none of them can get web identity credentials.`,
       evidence: { oidcIssuer: null, annotatedServiceAccounts: users, podsWithRoleArn: pods },
-      remediation: `Check the cluster with \`aws eks describe-cluster --name ${name} --query cluster.identity\`; an EKS cluster always has an issuer, so this snapshot may be from a non-EKS cluster or be incomplete.`,
+      remediation: `Check the cluster with \`aws eks describe-cluster --name ${name}${region === undefined ? '' : ` --region ${region}`} --query cluster.identity\`; an EKS cluster always has an issuer, so this snapshot may be from a non-EKS cluster or be incomplete.`,
     };
   },
 };

@@ -12,6 +12,10 @@ export const c02OidcProvider: Check = {
     const { cluster } = context.state;
     if (context.issuer === undefined || context.provider !== undefined) return;
     if (context.annotatedServiceAccounts.length === 0) return;
+    const audiences = [
+      ...new Set(['sts.amazonaws.com', ...context.annotatedServiceAccounts.map((e) => e.audience)]),
+    ];
+    const region = cluster.region === undefined ? '' : ` --region ${cluster.region}`;
     yield {
       resource: { kind: 'Cluster', name: cluster.name },
       key: context.issuer,
@@ -20,7 +24,7 @@ export const c02OidcProvider: Check = {
         clusterIssuer: cluster.oidcIssuer ?? null,
         providerUrls: context.state.oidcProviders.map((provider) => provider.url),
       },
-      remediation: `Create it with \`eksctl utils associate-iam-oidc-provider --cluster ${cluster.name} --approve\` (or \`aws iam create-open-id-connect-provider --url ${cluster.oidcIssuer} --client-id-list sts.amazonaws.com\`).`,
+      remediation: `Create it with \`aws iam create-open-id-connect-provider --url https://${context.issuer} --client-id-list ${audiences.join(' ')}\` (or \`eksctl utils associate-iam-oidc-provider --cluster ${cluster.name}${region} --approve\`, which adds only sts.amazonaws.com).`,
     };
   },
 };

@@ -1,5 +1,11 @@
 import type { Check } from './check';
-import { SKIP_CONTAINERS_ANNOTATION, SKIP_WEBHOOK_LABEL } from './eks-conventions';
+import {
+  ENV_TOKEN_FILE,
+  SKIP_CONTAINERS_ANNOTATION,
+  SKIP_WEBHOOK_LABEL,
+  TOKEN_DIRECTORY,
+  TOKEN_VOLUME,
+} from './eks-conventions';
 import { podInjection } from './pod-injection';
 import { recreatePodCommand } from './remediation';
 
@@ -16,7 +22,9 @@ export const p01PodNotMutated: Check = {
       const entry = context.annotatedServiceAccount(pod.namespace, pod.serviceAccountName);
       if (entry === undefined) continue;
       const injection = podInjection(pod);
-      if (injection.mutated) continue;
+      const candidates = injection.containers.filter((c) => !c.skipped);
+      // A container that got credentials shows the webhook ran; one left out is IRSA-P05's business.
+      if (candidates.some((c) => c.mutated)) continue;
       const resource = { kind: 'Pod', namespace: pod.namespace, name: pod.name };
       const evidence = {
         serviceAccount: pod.serviceAccountName,
@@ -24,28 +32,36 @@ export const p01PodNotMutated: Check = {
         createdAt: pod.creationTimestamp ?? null,
         phase: pod.phase ?? null,
         containers: injection.containers.map((c) => c.container.name),
+        skippedContainers: injection.containers.filter((c) => c.skipped).map((c) => c.container.name),
+        skipContainersAnnotation: pod.annotations[SKIP_CONTAINERS_ANNOTATION] ?? null,
       };
-      const skipped = injection.containers.filter((c) => c.skipped).map((c) => c.container.name);
-      if (injection.skipLabel || (skipped.length > 0 && skipped.length === injection.containers.length)) {
-        const why = injection.skipLabel
-          ? `it is labelled ${SKIP_WEBHOOK_LABEL}`
-          : `all its containers are listed in ${SKIP_CONTAINERS_ANNOTATION}`;
+      // The webhook adds the pod's volume even when it skips every container, so exemption comes first.
+      const exemptBecause = injection.skipLabel
+        ? `it is labelled ${SKIP_WEBHOOK_LABEL}`
+        : injection.containers.length > 0 && candidates.length === 0
+          ? `all its containers (${evidence.skippedContainers.join(', ')}) are listed in ${SKIP_CONTAINERS_ANNOTATION}`
+          : undefined;
+      if (exemptBecause !== undefined) {
         yield {
           resource,
           key: 'exempt',
           severity: 'info',
-          message: `Pod ${pod.namespace}/${pod.name} has no IRSA credentials on purpose: ${why}.`,
-          evidence: { ...evidence, exemptBecause: why },
+          message: `Pod ${pod.namespace}/${pod.name} of ServiceAccount ${pod.serviceAccountName} has no IRSA credentials on purpose: ${exemptBecause}.`,
+          evidence: { ...evidence, exemptBecause },
           remediation: `Nothing to do if the opt-out is intended; otherwise remove it from the pod template and re-create the pod (\`${recreatePodCommand(pod)}\`).`,
         };
         continue;
       }
+      // A volume or a Pod Identity trace without any credentialed container: the webhook did run.
+      if (injection.mutated) continue;
       const webhook = context.webhook?.configuration.name ?? 'the pod identity webhook';
+      const skipNote =
+        injection.skipContainersProblem === undefined ? '' : ` (Note: ${injection.skipContainersProblem}.)`;
       yield {
         resource,
-        message: `Pod ${pod.namespace}/${pod.name} uses ServiceAccount ${pod.serviceAccountName} (role ${entry.annotation}) but was never mutated: it has no AWS_ROLE_ARN, token file or token volume, so it runs with the node's IAM role.`,
-        evidence,
-        remediation: `Make sure ${webhook} works (fix any IRSA-W finding first), then re-create the pod: \`${recreatePodCommand(pod)}\`.`,
+        message: `Pod ${pod.namespace}/${pod.name} uses ServiceAccount ${pod.serviceAccountName} (role ${entry.annotation}) but was never mutated: no container has ${ENV_TOKEN_FILE} or a mount at ${TOKEN_DIRECTORY}, and the pod has no ${TOKEN_VOLUME} volume, so it runs with the node's IAM role.${skipNote}`,
+        evidence: { ...evidence, skipContainersProblem: injection.skipContainersProblem },
+        remediation: `Make sure ${webhook} works (fix any IRSA-W finding first), then re-create the pod: \`${recreatePodCommand(pod)}\`${injection.skipContainersProblem === undefined ? '' : `; if some containers are meant to go without credentials, write ${SKIP_CONTAINERS_ANNOTATION} as container names separated by commas alone (no spaces, no quotes)`}.`,
       };
     }
   },

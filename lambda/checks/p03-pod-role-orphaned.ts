@@ -1,6 +1,6 @@
 import type { Check } from './check';
 import { podInjection } from './pod-injection';
-import { recreatePodCommand } from './remediation';
+import { annotateCommand, recreatePodCommand } from './remediation';
 
 /** A pod keeps its injected role after the annotation (or the whole ServiceAccount) is gone. */
 export const p03PodRoleOrphaned: Check = {
@@ -15,16 +15,20 @@ export const p03PodRoleOrphaned: Check = {
       const roleArns = podInjection(pod).roleArns;
       if (roleArns.length === 0) continue;
       const exists = context.serviceAccount(pod.namespace, pod.serviceAccountName) !== undefined;
+      const recreate = recreatePodCommand(pod);
+      const restore = annotateCommand(pod.namespace, pod.serviceAccountName, roleArns[0] ?? '');
       yield {
         resource: { kind: 'Pod', namespace: pod.namespace, name: pod.name },
         key: roleArns.join(','),
-        message: `Pod ${pod.namespace}/${pod.name} carries AWS_ROLE_ARN ${roleArns.join(', ')}, but its ServiceAccount ${pod.serviceAccountName} ${exists ? 'is no longer annotated' : 'no longer exists'}.`,
+        message: `Pod ${pod.namespace}/${pod.name} carries AWS_ROLE_ARN ${roleArns.join(', ')}, but its ServiceAccount ${pod.serviceAccountName} ${exists ? 'is no longer annotated: the pod keeps the role until it is re-created, and its replacement will not get it' : 'no longer exists: the pod keeps the role until it stops, and the API server admits no replacement pod until the ServiceAccount exists again'}.`,
         evidence: {
           podRoleArn: roleArns,
           serviceAccount: pod.serviceAccountName,
           serviceAccountExists: exists,
         },
-        remediation: `Re-create the pod (\`${recreatePodCommand(pod)}\`), or restore the annotation with \`kubectl annotate serviceaccount -n ${pod.namespace} ${pod.serviceAccountName} eks.amazonaws.com/role-arn=${roleArns[0]}\` if the role is still wanted.`,
+        remediation: exists
+          ? `If the role is no longer meant to be used, re-create the pod (\`${recreate}\`); if it is, restore the annotation (\`${restore}\`) and re-create the pod.`
+          : `Re-create the ServiceAccount (\`kubectl create serviceaccount -n ${pod.namespace} ${pod.serviceAccountName}\`) and, if the workload still needs the role, annotate it (\`${restore}\`); then re-create the pod (\`${recreate}\`), or point its controller at another ServiceAccount.`,
       };
     }
   },

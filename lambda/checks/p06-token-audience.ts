@@ -1,4 +1,5 @@
 import type { Check } from './check';
+import { AUDIENCE_ANNOTATION, DEFAULT_AUDIENCE } from './eks-conventions';
 import { podInjection } from './pod-injection';
 import { recreatePodCommand } from './remediation';
 
@@ -15,26 +16,41 @@ export const p06TokenAudience: Check = {
       const entry = context.annotatedServiceAccount(pod.namespace, pod.serviceAccountName);
       const volume = podInjection(pod).tokenVolume;
       if (entry === undefined || volume === undefined) continue;
+      // Without an audience the token carries the API server's own audiences, which an IRSA provider does not list.
       const audience = volume.audience ?? '(API server default)';
       const providerAccepts = context.provider === undefined || context.provider.clientIds.includes(audience);
       const podVerdict = context.trustOf(entry, audience);
       const saVerdict = context.trustOf(entry);
+      // When the trust refuses the SA's own audience too, that is IRSA-S08's finding, not this pod's.
       const trustRefuses =
         podVerdict.status === 'evaluated' &&
         saVerdict.status === 'evaluated' &&
         !podVerdict.decision.allowed &&
         saVerdict.decision.allowed;
       if (providerAccepts && !trustRefuses) continue;
+      const stale = audience !== entry.audience;
+      const refusedBy = providerAccepts
+        ? 'the trust policy of its role does'
+        : trustRefuses
+          ? 'the OIDC provider and the trust policy of its role do'
+          : 'the OIDC provider does';
+      const resource = { kind: 'Pod', namespace: pod.namespace, name: pod.name };
+      const providerArn = context.provider?.arn ?? 'PROVIDER_ARN';
       yield {
-        resource: { kind: 'Pod', namespace: pod.namespace, name: pod.name },
+        resource,
         key: audience,
-        message: `Pod ${pod.namespace}/${pod.name} presents tokens for audience "${audience}", which ${providerAccepts ? 'the trust policy of its role' : 'the OIDC provider'} does not accept.`,
+        message: `Pod ${pod.namespace}/${pod.name} presents tokens for audience "${audience}", which ${refusedBy} not accept${stale ? `; ServiceAccount ${pod.serviceAccountName} now asks for "${entry.audience}", so the audience changed after the pod started` : ''}.`,
         evidence: {
           tokenAudience: audience,
           serviceAccountAudience: entry.audience,
           providerClientIds: [...(context.provider?.clientIds ?? [])],
+          trustAdmitsTokenAudience: podVerdict.status === 'evaluated' ? podVerdict.decision.allowed : null,
         },
-        remediation: `Re-create the pod so that it gets the ServiceAccount's audience "${entry.audience}" (\`${recreatePodCommand(pod)}\`), or add "${audience}" to the provider's client IDs and the role's :aud condition.`,
+        remediation: stale
+          ? `Re-create the pod so that its token gets the ServiceAccount's audience "${entry.audience}": \`${recreatePodCommand(pod)}\`.`
+          : entry.audience === DEFAULT_AUDIENCE
+            ? `Add the client ID to the provider (\`aws iam add-client-id-to-open-id-connect-provider --open-id-connect-provider-arn ${providerArn} --client-id ${audience}\`), then re-create the pod (\`${recreatePodCommand(pod)}\`).`
+            : `Fix ${AUDIENCE_ANNOTATION} on ServiceAccount ${pod.namespace}/${pod.serviceAccountName} (\`kubectl annotate serviceaccount -n ${pod.namespace} ${pod.serviceAccountName} ${AUDIENCE_ANNOTATION}-\` for the default ${DEFAULT_AUDIENCE}), or accept "${audience}" in the provider (\`aws iam add-client-id-to-open-id-connect-provider --open-id-connect-provider-arn ${providerArn} --client-id ${audience}\`) and in the role's :aud condition; then re-create the pod (\`${recreatePodCommand(pod)}\`).`,
       };
     }
   },

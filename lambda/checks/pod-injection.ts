@@ -27,6 +27,8 @@ export interface ContainerInjection {
 export interface PodInjection {
   readonly pod: Pod;
   readonly skipLabel: boolean;
+  /** Why `eks.amazonaws.com/skip-containers` does not skip what it seems to (untrimmed names, bad CSV). */
+  readonly skipContainersProblem?: string;
   readonly containers: readonly ContainerInjection[];
   readonly tokenVolume?: ProjectedTokenVolume;
   readonly hasPodIdentityVolume: boolean;
@@ -44,12 +46,7 @@ const cache = new WeakMap<Pod, PodInjection>();
 export function podInjection(pod: Pod): PodInjection {
   const cached = cache.get(pod);
   if (cached !== undefined) return cached;
-  const skipContainers = new Set(
-    (pod.annotations[SKIP_CONTAINERS_ANNOTATION] ?? '')
-      .split(',')
-      .map((name) => name.trim())
-      .filter((name) => name !== ''),
-  );
+  const { names: skipContainers, problem: skipContainersProblem } = readSkipContainers(pod);
   const containers = pod.containers.map((container) => containerInjection(container, skipContainers));
   const tokenVolume = pod.tokenVolumes.find((volume) => volume.volumeName === TOKEN_VOLUME);
   const hasPodIdentityVolume = pod.tokenVolumes.some((volume) => volume.volumeName === POD_IDENTITY_VOLUME);
@@ -61,6 +58,7 @@ export function podInjection(pod: Pod): PodInjection {
   const result: PodInjection = {
     pod,
     skipLabel: Object.hasOwn(pod.labels, SKIP_WEBHOOK_LABEL),
+    ...(skipContainersProblem === undefined ? {} : { skipContainersProblem }),
     containers,
     ...(tokenVolume === undefined ? {} : { tokenVolume }),
     hasPodIdentityVolume,
@@ -70,6 +68,77 @@ export function podInjection(pod: Pod): PodInjection {
   };
   cache.set(pod, result);
   return result;
+}
+
+/** The skip-containers names as the webhook reads them, and what a reader of the annotation would miss. */
+function readSkipContainers(pod: Pod): { readonly names: ReadonlySet<string>; readonly problem?: string } {
+  const value = pod.annotations[SKIP_CONTAINERS_ANNOTATION];
+  if (value === undefined) return { names: new Set() };
+  const fields = firstCsvRecord(value);
+  if (fields === undefined) {
+    return {
+      names: new Set(),
+      problem: `${SKIP_CONTAINERS_ANNOTATION} ${JSON.stringify(value)} is not valid CSV, so the webhook skips no container`,
+    };
+  }
+  const containerNames = new Set(pod.containers.map((container) => container.name));
+  const untrimmed = fields.filter(
+    (field) => field !== field.trim() && !containerNames.has(field) && containerNames.has(field.trim()),
+  );
+  return {
+    names: new Set(fields),
+    ...(untrimmed.length === 0
+      ? {}
+      : {
+          problem: `${SKIP_CONTAINERS_ANNOTATION} names ${untrimmed.map((field) => `"${field}"`).join(', ')}: the webhook does not trim spaces, so ${untrimmed.map((field) => field.trim()).join(', ')} ${untrimmed.length === 1 ? 'is' : 'are'} not skipped`,
+        }),
+  };
+}
+
+/**
+ * The first record of a CSV text, parsed as Go's encoding/csv does with default settings (the
+ * pod identity webhook reads skip-containers with `csv.NewReader(...).Read()`): fields are not
+ * trimmed, `""` escapes a quote inside a quoted field, blank leading lines are skipped, and a bare
+ * or unbalanced quote is an error, in which case the webhook skips nothing (undefined here).
+ */
+function firstCsvRecord(text: string): readonly string[] | undefined {
+  const input = text.replace(/\r\n/g, '\n').replace(/\r$/, '').replace(/^\n+/, '');
+  // An empty annotation makes Read() return io.EOF: nothing is skipped, and nothing is wrong.
+  if (input === '') return [];
+  const fields: string[] = [];
+  let position = 0;
+  for (;;) {
+    if (input[position] === '"') {
+      let field = '';
+      let cursor = position + 1;
+      for (;;) {
+        const close = input.indexOf('"', cursor);
+        if (close === -1) return undefined;
+        field += input.slice(cursor, close);
+        const after = input[close + 1];
+        if (after === '"') {
+          field += '"';
+          cursor = close + 2;
+          continue;
+        }
+        fields.push(field);
+        if (after === ',') {
+          position = close + 2;
+          break;
+        }
+        if (after === '\n' || after === undefined) return fields;
+        return undefined;
+      }
+      continue;
+    }
+    const rest = input.slice(position);
+    const end = rest.search(/[,\n]/);
+    const field = end === -1 ? rest : rest.slice(0, end);
+    if (field.includes('"')) return undefined;
+    fields.push(field);
+    if (end === -1 || rest[end] === '\n') return fields;
+    position += end + 1;
+  }
 }
 
 function containerInjection(container: Container, skipContainers: ReadonlySet<string>): ContainerInjection {

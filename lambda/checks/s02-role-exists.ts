@@ -1,5 +1,5 @@
 import type { Check } from './check';
-import { webIdentityStatement } from './remediation';
+import { annotateCommand, webIdentityStatement } from './remediation';
 import { serviceAccountResource } from './trust-diagnosis';
 
 /** A ServiceAccount annotated with a role that does not exist gets AccessDenied from STS. */
@@ -24,8 +24,12 @@ export const s02RoleExists: Check = {
         resource: serviceAccountResource(entry),
         key: arn.arn,
         message: `ServiceAccount ${namespace}/${name} asks for role ${arn.arn}, which does not exist in account ${arn.accountId}.`,
-        evidence: { roleArn: arn.arn, accountId: arn.accountId, rolesInAccount: context.state.roles.length },
-        remediation: `Fix the annotation if the role was renamed (\`kubectl annotate serviceaccount -n ${namespace} ${name} eks.amazonaws.com/role-arn=<arn> --overwrite\`).${create}`,
+        evidence: {
+          roleArn: arn.arn,
+          accountId: arn.accountId,
+          rolesInAccount: context.state.roles.filter((role) => role.accountId === arn.accountId).length,
+        },
+        remediation: `Fix the annotation if the role was renamed (\`${annotateCommand(namespace, name, '<role-arn>')}\`).${create}`,
       };
     }
   },

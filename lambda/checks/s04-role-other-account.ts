@@ -1,4 +1,5 @@
 import type { Check } from './check';
+import { webIdentityStatement } from './remediation';
 import { serviceAccountResource } from './trust-diagnosis';
 
 /** A role in an account the auditor cannot read may be fine; say that the chain is unverified rather than guess. */
@@ -15,6 +16,10 @@ export const s04RoleOtherAccount: Check = {
       if (context.resolveRole(arn).status !== 'unreadable-account') continue;
       const { namespace, name } = entry.serviceAccount;
       const providerArn = context.providerArnFor(arn.accountId) ?? '(no issuer)';
+      const statement =
+        context.issuer === undefined
+          ? `a statement federating that provider for ${entry.subject}`
+          : `this statement: ${webIdentityStatement(providerArn, context.issuer, entry.subject, entry.audience)}`;
       yield {
         resource: serviceAccountResource(entry),
         key: arn.arn,
@@ -25,7 +30,7 @@ export const s04RoleOtherAccount: Check = {
           readableAccounts: [...context.state.readableAccounts],
           providerArnNeeded: providerArn,
         },
-        remediation: `In account ${arn.accountId}, check that the OIDC provider ${providerArn} exists and that ${arn.name} trusts it for ${entry.subject}; or run irsa-auditor there too.`,
+        remediation: `In account ${arn.accountId}, check that the OIDC provider ${providerArn} exists and that the trust policy of role ${arn.name} holds ${statement}; or run irsa-auditor with read access to that account.`,
       };
     }
   },

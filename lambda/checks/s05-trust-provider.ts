@@ -14,15 +14,43 @@ export const s05TrustProvider: Check = {
       const diagnosis = diagnoseTrust(context, entry);
       if (diagnosis === undefined || !diagnosis.problems.has('provider')) continue;
       const { role, providerArn, issuer } = diagnosis.verdict;
-      const federated = diagnosis.verdict.decision.statements
-        .filter((evaluation) => evaluation.statement.effect === 'Allow')
-        .flatMap((evaluation) => evaluation.statement.principal?.byType.Federated ?? []);
+      const allows = diagnosis.verdict.decision.statements.filter(
+        (evaluation) => evaluation.statement.effect === 'Allow',
+      );
+      const federated = allows.flatMap(
+        (evaluation) => evaluation.statement.principal?.byType.Federated ?? [],
+      );
+      // Name every principal the role does trust: an SA annotated with a node or Lambda role trusts a Service.
+      const trusted = [
+        ...new Set(
+          allows.flatMap((evaluation) =>
+            Object.entries(evaluation.statement.principal?.byType ?? {}).flatMap(([type, values]) =>
+              values.map((value) => `${type} ${value}`),
+            ),
+          ),
+        ),
+      ];
+      // STS looks the token's issuer up among the providers of the role's own account, so a cross-account
+      // role that federates the cluster account's provider for the same issuer is not trusted.
+      const providerSuffix = `:oidc-provider/${issuer}`.toLowerCase();
+      const otherAccount = federated.some(
+        (arn) =>
+          arn.toLowerCase().endsWith(providerSuffix) && arn.toLowerCase() !== providerArn.toLowerCase(),
+      );
+      const hint = otherAccount
+        ? ` (a role must federate the OIDC provider of its own account, ${role.accountId}; create one there for this issuer if it is missing)`
+        : '';
       const { namespace, name } = entry.serviceAccount;
       yield {
         resource: serviceAccountResource(entry),
         key: role.arn,
-        message: `Role ${role.name} (used by ${namespace}/${name}) does not trust this cluster's OIDC provider${federated.length > 0 ? `; it federates ${federated.join(', ')} instead` : ''}.`,
-        evidence: { roleArn: role.arn, expectedProvider: providerArn, federatedPrincipals: federated },
+        message: `Role ${role.name} (used by ${namespace}/${name}) does not trust this cluster's OIDC provider ${providerArn}; ${trusted.length > 0 ? `it trusts ${trusted.join(', ')} instead` : 'it has no Allow statement that names a principal'}${hint}.`,
+        evidence: {
+          roleArn: role.arn,
+          expectedProvider: providerArn,
+          federatedPrincipals: federated,
+          trustedPrincipals: trusted,
+        },
         remediation: addStatementRemediation(role.name, providerArn, issuer, entry.subject, entry.audience),
       };
     }

@@ -1,7 +1,7 @@
 import type { Check } from './check';
 import { WEB_IDENTITY_ACTION } from './eks-conventions';
 import { addStatementRemediation } from './remediation';
-import { diagnoseTrust, serviceAccountResource } from './trust-diagnosis';
+import { diagnoseTrust, serviceAccountResource, statementLabel } from './trust-diagnosis';
 
 /** IRSA calls sts:AssumeRoleWithWebIdentity; a statement allowing only sts:AssumeRole does not cover it. */
 export const s06TrustAction: Check = {
@@ -15,20 +15,29 @@ export const s06TrustAction: Check = {
       const diagnosis = diagnoseTrust(context, entry);
       if (diagnosis === undefined || !diagnosis.problems.has('action')) continue;
       const { role, providerArn, issuer } = diagnosis.verdict;
-      const actions = diagnosis.verdict.decision.statements
-        .filter((evaluation) => evaluation.statement.effect === 'Allow' && evaluation.principalMatches)
-        .flatMap(
-          (evaluation) =>
-            evaluation.statement.action ??
-            (evaluation.statement.notAction ?? []).map((a) => `NotAction ${a}`),
-        );
+      const federating = diagnosis.verdict.decision.statements.filter(
+        (evaluation) => evaluation.statement.effect === 'Allow' && evaluation.principalMatches,
+      );
+      const actions = federating.flatMap(
+        (evaluation) =>
+          evaluation.statement.action ?? (evaluation.statement.notAction ?? []).map((a) => `NotAction ${a}`),
+      );
       const { namespace, name } = entry.serviceAccount;
       yield {
         resource: serviceAccountResource(entry),
         key: role.arn,
-        message: `Role ${role.name} (used by ${namespace}/${name}) trusts this cluster's provider but allows ${actions.join(', ') || 'no action'}, not ${WEB_IDENTITY_ACTION}.`,
+        message: `Role ${role.name} (used by ${namespace}/${name}) trusts this cluster's provider but allows only ${actions.join(', ') || 'no action'}; IRSA needs ${WEB_IDENTITY_ACTION}.`,
         evidence: { roleArn: role.arn, allowedActions: actions, requiredAction: WEB_IDENTITY_ACTION },
-        remediation: addStatementRemediation(role.name, providerArn, issuer, entry.subject, entry.audience),
+        remediation: addStatementRemediation(
+          role.name,
+          providerArn,
+          issuer,
+          entry.subject,
+          entry.audience,
+        ).replace(
+          /^Add this statement/,
+          `Set the Action of ${federating.map(statementLabel).join(', ')} to ${WEB_IDENTITY_ACTION} (or add this statement)`,
+        ),
       };
     }
   },

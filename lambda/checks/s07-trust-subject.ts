@@ -1,6 +1,6 @@
 import type { Check } from './check';
 import { addStatementRemediation } from './remediation';
-import { diagnoseTrust, failingConditions, serviceAccountResource } from './trust-diagnosis';
+import { admitting, diagnoseTrust, failingConditions, serviceAccountResource } from './trust-diagnosis';
 
 /** The `:sub` condition is what ties a role to one ServiceAccount; a typo there locks the SA out. */
 export const s07TrustSubject: Check = {
@@ -15,8 +15,12 @@ export const s07TrustSubject: Check = {
       const diagnosis = diagnoseTrust(context, entry);
       if (diagnosis === undefined || !diagnosis.problems.has('subject')) continue;
       const { role, providerArn, issuer } = diagnosis.verdict;
-      const subjectFailures = failingConditions(diagnosis, 'sub');
-      const failures = subjectFailures.length > 0 ? subjectFailures : failingConditions(diagnosis, 'any');
+      // When some statement's :sub does admit the SA, another of its conditions refused it: show that one.
+      const forSubject = admitting(diagnosis.candidates, 'sub');
+      const failures =
+        forSubject.length > 0
+          ? failingConditions(diagnosis, 'any', forSubject)
+          : failingConditions(diagnosis, 'sub');
       const { namespace, name } = entry.serviceAccount;
       const first = failures[0];
       yield {

@@ -1,6 +1,6 @@
 import type { Check } from './check';
 import { addStatementRemediation } from './remediation';
-import { diagnoseTrust, failingConditions, serviceAccountResource } from './trust-diagnosis';
+import { admitting, diagnoseTrust, failingConditions, serviceAccountResource } from './trust-diagnosis';
 
 /** The token's `aud` claim must satisfy the trust policy too; the default audience is sts.amazonaws.com. */
 export const s08TrustAudience: Check = {
@@ -14,7 +14,13 @@ export const s08TrustAudience: Check = {
       const diagnosis = diagnoseTrust(context, entry);
       if (diagnosis === undefined || !diagnosis.problems.has('audience')) continue;
       const { role, providerArn, issuer } = diagnosis.verdict;
-      const failures = failingConditions(diagnosis, 'aud');
+      // Cite the statements written for this SA (their :sub admits it) before those of other SAs.
+      const forSubject = admitting(diagnosis.candidates, 'sub');
+      const failures = failingConditions(
+        diagnosis,
+        'aud',
+        forSubject.length > 0 ? forSubject : diagnosis.candidates,
+      );
       const first = failures[0];
       yield {
         resource: serviceAccountResource(entry),
@@ -29,7 +35,7 @@ export const s08TrustAudience: Check = {
           audience: entry.audience,
           failedConditions: failures.map((failure) => `${failure.statement}: ${failure.reason}`),
         },
-        remediation: addStatementRemediation(role.name, providerArn, issuer, entry.subject, entry.audience),
+        remediation: `${first === undefined ? '' : `Set "${issuer}:aud" to "${entry.audience}" in ${first.statement} of role ${role.name}, or give ${entry.subject} a statement of its own. `}${addStatementRemediation(role.name, providerArn, issuer, entry.subject, entry.audience)}`,
       };
     }
   },

@@ -15,10 +15,12 @@ export const s09TrustDeny: Check = {
       const { role, decision } = diagnosis.verdict;
       const deny = decision.decidingStatement;
       const label = deny === undefined ? 'a Deny statement' : statementLabel(deny);
+      const matched = deny?.conditions.map((condition) => condition.reason) ?? [];
+      const because = matched.length === 0 ? 'with no condition' : `because ${matched.join('; ')}`;
       yield {
         resource: serviceAccountResource(entry),
         key: role.arn,
-        message: `${label} of role ${role.name}'s trust policy explicitly denies ${entry.subject}, which overrides any Allow.`,
+        message: `${label} of role ${role.name}'s trust policy explicitly denies ${entry.subject} ${because}, which overrides any Allow.`,
         evidence: {
           roleArn: role.arn,
           subject: entry.subject,

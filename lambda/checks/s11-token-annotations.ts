@@ -1,57 +1,127 @@
-import type { Labels, ResourceType } from '../model/cluster-state';
-import type { ResourceRef } from '../model/finding';
+import type { Labels, Pod, ResourceType } from '../model/cluster-state';
 import type { Check, FindingDraft } from './check';
 import { STS_REGIONAL_ENDPOINTS_ANNOTATION, TOKEN_EXPIRATION_ANNOTATION } from './eks-conventions';
+import { recreatePodCommand } from './remediation';
 
 const MIN_EXPIRATION = 600;
 const MAX_EXPIRATION = 86_400;
+// The webhook parses these with Go's strconv.ParseInt(s, 10, 64) and strconv.ParseBool: no trimming,
+// a leading sign is allowed, and ParseBool takes 1/t/T/TRUE/true/True and 0/f/F/FALSE/false/False.
+const GO_INTEGER = /^[+-]?\d+$/;
+const GO_BOOLEANS: ReadonlySet<string> = new Set([
+  '1',
+  't',
+  'T',
+  'TRUE',
+  'true',
+  'True',
+  '0',
+  'f',
+  'F',
+  'FALSE',
+  'false',
+  'False',
+]);
 
-/** The problem with the webhook's tuning annotations on one object, if any. */
-function annotationProblems(annotations: Labels): { annotation: string; value: string; problem: string }[] {
-  const problems: { annotation: string; value: string; problem: string }[] = [];
+const EXPIRATION_RANGE = `an integer from ${MIN_EXPIRATION} to ${MAX_EXPIRATION}`;
+
+interface AnnotationProblem {
+  readonly annotation: string;
+  readonly value: string;
+  readonly problem: string;
+  /** The closest value the webhook would honour. */
+  readonly fixed: string;
+  /** The values the webhook honours, for the remediation. */
+  readonly allowed: string;
+}
+
+/** What goes wrong with the webhook's tuning annotations on one ServiceAccount or pod, if anything. */
+function annotationProblems(annotations: Labels, on: 'ServiceAccount' | 'Pod'): AnnotationProblem[] {
+  const problems: AnnotationProblem[] = [];
   const expiration = annotations[TOKEN_EXPIRATION_ANNOTATION];
   if (expiration !== undefined) {
-    const seconds = /^\d+$/.test(expiration.trim()) ? Number(expiration.trim()) : Number.NaN;
+    const fallback =
+      on === 'Pod'
+        ? "the ServiceAccount's expiration (86400 seconds unless the ServiceAccount sets one)"
+        : 'its default of 86400 seconds';
+    const seconds = GO_INTEGER.test(expiration) ? Number(expiration) : Number.NaN;
+    const problem = (text: string, fixed: string) =>
+      problems.push({
+        annotation: TOKEN_EXPIRATION_ANNOTATION,
+        value: expiration,
+        problem: text,
+        fixed,
+        allowed: EXPIRATION_RANGE,
+      });
     if (Number.isNaN(seconds)) {
-      problems.push({
-        annotation: TOKEN_EXPIRATION_ANNOTATION,
-        value: expiration,
-        problem: 'is not a whole number of seconds, so the webhook ignores it and uses 86400',
-      });
+      problem(`is not an integer number of seconds, so the webhook ignores it and uses ${fallback}`, '86400');
     } else if (seconds < MIN_EXPIRATION) {
-      problems.push({
-        annotation: TOKEN_EXPIRATION_ANNOTATION,
-        value: expiration,
-        problem: `is under ${MIN_EXPIRATION}, so the webhook silently raises it to ${MIN_EXPIRATION}`,
-      });
+      problem(
+        `is under ${MIN_EXPIRATION} seconds, so the webhook silently raises it to ${MIN_EXPIRATION}`,
+        '600',
+      );
     } else if (seconds > MAX_EXPIRATION) {
-      problems.push({
-        annotation: TOKEN_EXPIRATION_ANNOTATION,
-        value: expiration,
-        problem: `is over ${MAX_EXPIRATION}, which the token projection does not honour`,
-      });
+      problem(
+        `is over ${MAX_EXPIRATION} seconds (24 hours), the longest token EKS issues, so it is not honoured`,
+        '86400',
+      );
     }
   }
   const regional = annotations[STS_REGIONAL_ENDPOINTS_ANNOTATION];
-  if (regional !== undefined && regional !== 'true' && regional !== 'false') {
+  if (regional !== undefined && !GO_BOOLEANS.has(regional)) {
     problems.push({
       annotation: STS_REGIONAL_ENDPOINTS_ANNOTATION,
       value: regional,
-      problem: 'is not "true" or "false", so the webhook ignores it',
+      problem:
+        on === 'Pod'
+          ? 'is not "true" or "false" (and the webhook reads this annotation only from the ServiceAccount)'
+          : 'is not "true" or "false", so the webhook ignores it and keeps its cluster-wide default',
+      fixed: 'true',
+      allowed: '"true" or "false"',
     });
   }
   return problems;
 }
 
-function* draftsFor(resource: ResourceRef, annotations: Labels, kind: string): Iterable<FindingDraft> {
-  for (const { annotation, value, problem } of annotationProblems(annotations)) {
-    const fixed = annotation === TOKEN_EXPIRATION_ANNOTATION ? '86400' : 'true';
+/** `deployment payments/orders-api` for a pod a controller owns, so the fix goes into its pod template. */
+function podTemplateOwner(pod: Pod): string | undefined {
+  const owner = pod.owner;
+  if (owner?.kind === 'ReplicaSet') return `deployment ${owner.name.replace(/-[a-z0-9]{6,10}$/, '')}`;
+  if (owner?.kind === 'StatefulSet' || owner?.kind === 'DaemonSet') {
+    return `${owner.kind.toLowerCase()} ${owner.name}`;
+  }
+  return undefined;
+}
+
+function* serviceAccountDrafts(namespace: string, name: string, annotations: Labels): Iterable<FindingDraft> {
+  for (const { annotation, value, problem, fixed, allowed } of annotationProblems(
+    annotations,
+    'ServiceAccount',
+  )) {
     yield {
-      resource,
+      resource: { kind: 'ServiceAccount', namespace, name },
       key: annotation,
-      message: `The ${annotation} annotation "${value}" of ${kind} ${resource.namespace}/${resource.name} ${problem}.`,
-      evidence: { annotation, value },
-      remediation: `Run \`kubectl annotate ${kind.toLowerCase()} -n ${resource.namespace} ${resource.name} ${annotation}=${fixed} --overwrite\` (token expiration must be an integer from ${MIN_EXPIRATION} to ${MAX_EXPIRATION}).`,
+      message: `The ${annotation} annotation "${value}" of ServiceAccount ${namespace}/${name} ${problem}.`,
+      evidence: { annotation, value, suggested: fixed },
+      remediation: `Run \`kubectl annotate serviceaccount -n ${namespace} ${name} ${annotation}=${fixed} --overwrite\` (${allowed}), then re-create its pods: the webhook reads it only when a pod is created.`,
+    };
+  }
+}
+
+function* podDrafts(pod: Pod): Iterable<FindingDraft> {
+  const owner = podTemplateOwner(pod);
+  const template = owner === undefined ? `the manifest of pod ${pod.name}` : `the pod template of ${owner}`;
+  for (const { annotation, value, problem, fixed, allowed } of annotationProblems(pod.annotations, 'Pod')) {
+    const remediation =
+      annotation === STS_REGIONAL_ENDPOINTS_ANNOTATION
+        ? `Remove ${annotation} from ${template} and set it on the ServiceAccount instead: \`kubectl annotate serviceaccount -n ${pod.namespace} ${pod.serviceAccountName} ${annotation}=${fixed} --overwrite\`, then re-create the pod (\`${recreatePodCommand(pod)}\`).`
+        : `Set ${annotation}: "${fixed}" in ${template} (${allowed}); the webhook reads it only when the pod is created, so the new pods get it (\`${recreatePodCommand(pod)}\` re-creates them).`;
+    yield {
+      resource: { kind: 'Pod', namespace: pod.namespace, name: pod.name },
+      key: annotation,
+      message: `The ${annotation} annotation "${value}" of pod ${pod.namespace}/${pod.name} ${problem}.`,
+      evidence: { annotation, value, suggested: fixed },
+      remediation,
     };
   }
 }
@@ -67,10 +137,10 @@ export const s11TokenAnnotations: Check = {
   *run(context) {
     for (const entry of context.annotatedServiceAccounts) {
       const { namespace, name, annotations } = entry.serviceAccount;
-      yield* draftsFor({ kind: 'ServiceAccount', namespace, name }, annotations, 'ServiceAccount');
+      yield* serviceAccountDrafts(namespace, name, annotations);
     }
     for (const pod of context.podsInScope) {
-      yield* draftsFor({ kind: 'Pod', namespace: pod.namespace, name: pod.name }, pod.annotations, 'Pod');
+      yield* podDrafts(pod);
     }
   },
 };

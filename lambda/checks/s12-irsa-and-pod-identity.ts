@@ -1,7 +1,17 @@
 import type { Check } from './check';
 import { ROLE_ARN_ANNOTATION } from './eks-conventions';
-import { podInjection } from './pod-injection';
+import { type PodInjection, podInjection } from './pod-injection';
 import { serviceAccountResource } from './trust-diagnosis';
+
+// Enough pod names to act on without turning one finding into a pod listing.
+const PODS_NAMED = 10;
+
+const CREDENTIALS: Readonly<Record<PodInjection['mode'], string>> = {
+  irsa: 'IRSA',
+  'pod-identity': 'Pod Identity',
+  both: 'both IRSA and Pod Identity',
+  none: 'neither, so the node role',
+};
 
 /** Pod Identity wins for new pods; running pods keep whatever they were created with. */
 export const s12IrsaAndPodIdentity: Check = {
@@ -14,30 +24,27 @@ export const s12IrsaAndPodIdentity: Check = {
   *run(context) {
     for (const entry of context.annotatedServiceAccounts) {
       const { namespace, name } = entry.serviceAccount;
-      const associations = context.podIdentityAssociations(namespace, name);
-      const association = associations[0];
+      const association = context.podIdentityAssociations(namespace, name)[0];
       if (association === undefined) continue;
       const pods = context
         .podsOf(namespace, name)
         .map((pod) => ({ pod: pod.name, credentials: podInjection(pod).mode }));
-      const counts = pods.reduce<Record<string, number>>((acc, { credentials }) => {
-        acc[credentials] = (acc[credentials] ?? 0) + 1;
-        return acc;
-      }, {});
-      const tally = Object.entries(counts)
-        .map(([mode, count]) => `${count} ${mode}`)
-        .join(', ');
+      const named = pods
+        .slice(0, PODS_NAMED)
+        .map(({ pod, credentials }) => `${pod} (${CREDENTIALS[credentials]})`);
+      if (pods.length > PODS_NAMED) named.push(`and ${pods.length - PODS_NAMED} more`);
+      const running = named.length === 0 ? 'no pods are running' : `running pods: ${named.join(', ')}`;
       yield {
         resource: serviceAccountResource(entry),
         key: association.associationId,
-        message: `ServiceAccount ${namespace}/${name} has both the IRSA annotation (${entry.annotation}) and Pod Identity association ${association.associationId} (${association.roleArn}); new pods get Pod Identity, running pods have: ${tally || 'no pods'}.`,
+        message: `ServiceAccount ${namespace}/${name} has both the IRSA annotation (${entry.annotation}) and Pod Identity association ${association.associationId} (${association.roleArn}); new pods get Pod Identity, ${running}.`,
         evidence: {
           irsaRoleArn: entry.annotation,
           podIdentityRoleArn: association.roleArn,
           associationId: association.associationId,
           pods: pods.slice(0, 50),
         },
-        remediation: `Keep one mechanism: \`kubectl annotate serviceaccount -n ${namespace} ${name} ${ROLE_ARN_ANNOTATION}-\` to finish the move to Pod Identity (or delete association ${association.associationId}), then restart the pods.`,
+        remediation: `Keep one mechanism: \`kubectl annotate serviceaccount -n ${namespace} ${name} ${ROLE_ARN_ANNOTATION}-\` to finish the move to Pod Identity (or \`aws eks delete-pod-identity-association --cluster-name ${context.state.cluster.name} --association-id ${association.associationId}\` to stay on IRSA), then restart the pods.`,
       };
     }
   },

@@ -32,29 +32,43 @@ export function diagnoseTrust(
     if (federating.length === 0) problems.add('provider');
     else if (candidates.length === 0) problems.add('action');
     else {
-      const admits = (claim: string) =>
-        candidates.some((evaluation) =>
-          evaluation.conditions.every((condition) => claimOf(condition) !== claim || isSatisfied(condition)),
+      const forSubject = admitting(candidates, 'sub');
+      if (forSubject.length === 0) problems.add('subject');
+      if (admitting(candidates, 'aud').length === 0) problems.add('audience');
+      // Both claims are admitted, but never by the same statement, or another condition fails. A statement
+      // whose :sub admits the SA was written for it: when only its :aud fails there, the audience is the fix.
+      if (problems.size === 0) {
+        const onlyAudienceFails = forSubject.some((evaluation) =>
+          evaluation.conditions.every((condition) => isSatisfied(condition) || claimOf(condition) === 'aud'),
         );
-      if (!admits('sub')) problems.add('subject');
-      if (!admits('aud')) problems.add('audience');
-      // Both claims are admitted, but never by the same statement, or another condition fails.
-      if (problems.size === 0) problems.add('subject');
+        problems.add(onlyAudienceFails ? 'audience' : 'subject');
+      }
     }
   }
   return problems.size === 0 ? undefined : { entry, verdict, problems, candidates };
+}
+
+/** The statements among `evaluations` whose conditions on one claim (`sub`, `aud`) all hold. */
+export function admitting(
+  evaluations: readonly StatementEvaluation[],
+  claim: 'sub' | 'aud',
+): readonly StatementEvaluation[] {
+  return evaluations.filter((evaluation) =>
+    evaluation.conditions.every((condition) => claimOf(condition) !== claim || isSatisfied(condition)),
+  );
 }
 
 function isSatisfied(condition: ConditionEvaluation): boolean {
   return condition.outcome === 'satisfied';
 }
 
-/** The conditions that refused the request, in the statements that otherwise matched. */
+/** The conditions that refused the request, in the statements that otherwise matched (or in `among` of them). */
 export function failingConditions(
   diagnosis: TrustDiagnosis,
   claim: 'sub' | 'aud' | 'any',
+  among: readonly StatementEvaluation[] = diagnosis.candidates,
 ): readonly { statement: string; reason: string }[] {
-  return diagnosis.candidates.flatMap((evaluation) =>
+  return among.flatMap((evaluation) =>
     evaluation.conditions
       .filter((condition) => !isSatisfied(condition))
       .filter((condition) => claim === 'any' || claimOf(condition) === claim)

@@ -1,5 +1,22 @@
 import type { Check } from './check';
 
+/** The patch that puts the cluster CA into a webhook's caBundle; `add` also works when caBundle is absent. */
+export function caBundlePatchCommand(
+  configurationName: string,
+  webhookIndex: number,
+  clusterName: string,
+): string {
+  return `kubectl patch mutatingwebhookconfiguration ${configurationName} --type json -p "[{\\"op\\":\\"add\\",\\"path\\":\\"/webhooks/${webhookIndex}/clientConfig/caBundle\\",\\"value\\":\\"$(aws eks describe-cluster --name ${clusterName} --query cluster.certificateAuthority.data --output text)\\"}]"`;
+}
+
+/** What the API server does with a pod when it cannot call the webhook, by failurePolicy. */
+export function unreachableWebhookEffect(failurePolicy: string): string {
+  // admissionregistration/v1: Fail rejects the request, Ignore admits it unmutated.
+  return failurePolicy === 'Fail'
+    ? 'with failurePolicy Fail, rejects every pod CREATE the webhook matches'
+    : `with failurePolicy ${failurePolicy}, creates pods without IRSA credentials and without an error`;
+}
+
 /** The API server verifies the webhook's serving certificate with caBundle; a wrong one makes every call fail. */
 export const w02WebhookCaBundle: Check = {
   id: 'IRSA-W02',
@@ -14,11 +31,17 @@ export const w02WebhookCaBundle: Check = {
     const clusterCa = context.state.cluster.certificateAuthority;
     const bundle = webhook.caBundle;
     const resource = { kind: 'MutatingWebhookConfiguration', name: configuration.name };
-    const patch = `kubectl patch mutatingwebhookconfiguration ${configuration.name} --type json -p "[{\\"op\\":\\"replace\\",\\"path\\":\\"/webhooks/${configuration.webhooks.indexOf(webhook)}/clientConfig/caBundle\\",\\"value\\":\\"$(aws eks describe-cluster --name ${context.state.cluster.name} --query cluster.certificateAuthority.data --output text)\\"}]"`;
+    const patch = caBundlePatchCommand(
+      configuration.name,
+      configuration.webhooks.indexOf(webhook),
+      context.state.cluster.name,
+    );
+    const effect = unreachableWebhookEffect(webhook.failurePolicy);
     const clusterFingerprints = clusterCa.certificates.map((certificate) => certificate.sha256Fingerprint);
     const bundleFingerprints = bundle.certificates.map((certificate) => certificate.sha256Fingerprint);
     const evidence = {
       webhook: webhook.name,
+      failurePolicy: webhook.failurePolicy,
       caBundleCertificates: bundle.certificates.map((c) => ({
         subject: c.subject,
         sha256: c.sha256Fingerprint,
@@ -37,7 +60,7 @@ export const w02WebhookCaBundle: Check = {
       yield {
         resource,
         key: 'unreadable',
-        message: `The caBundle of webhook ${webhook.name} ${why}, so the API server cannot trust the webhook and (with failurePolicy ${webhook.failurePolicy}) pods are created without IRSA credentials.`,
+        message: `The caBundle of webhook ${webhook.name} ${why}, so the API server cannot verify the webhook and, ${effect}.`,
         evidence,
         remediation: `Put the cluster CA back: \`${patch}\`.`,
       };
@@ -50,16 +73,16 @@ export const w02WebhookCaBundle: Check = {
         severity: 'info',
         message: `The cluster CA is not known (${clusterCa.problem ?? 'certificateAuthority.data is empty'}), so the caBundle of webhook ${webhook.name} could not be compared with it.`,
         evidence,
-        remediation:
-          'Capture cluster.json with `aws eks describe-cluster` so that certificateAuthority.data is present.',
+        remediation: `Capture cluster.json with \`aws eks describe-cluster --name ${context.state.cluster.name}\` so that certificateAuthority.data is present, and audit again.`,
       };
       return;
     }
+    // The API server's cert pool takes every block it can parse, so one match is enough.
     if (clusterFingerprints.some((fingerprint) => bundleFingerprints.includes(fingerprint))) return;
     yield {
       resource,
       key: 'mismatch',
-      message: `The caBundle of webhook ${webhook.name} does not contain the cluster CA certificate, so the API server cannot verify the webhook and (with failurePolicy ${webhook.failurePolicy}) pods are created without IRSA credentials.`,
+      message: `The caBundle of webhook ${webhook.name} does not contain the cluster CA certificate (it holds ${bundle.certificates.map((c) => `"${c.subject}" sha256 ${c.sha256Fingerprint.slice(0, 16)}…`).join(', ')}; the cluster CA is sha256 ${clusterFingerprints.map((f) => `${f.slice(0, 16)}…`).join(', ')}), so the API server cannot verify the webhook and, ${effect}.`,
       evidence,
       remediation: `Replace the caBundle with the cluster CA, then re-create the pods created since the change: \`${patch}\`.`,
     };

@@ -60,7 +60,13 @@ export function webIdentityStatement(
     providerArn = PROVIDER_ARN,
     audience = 'sts.amazonaws.com',
     action = 'sts:AssumeRoleWithWebIdentity',
-  }: { operator?: string; issuer?: string; providerArn?: string; audience?: string | null; action?: string } = {},
+  }: {
+    operator?: string;
+    issuer?: string;
+    providerArn?: string;
+    audience?: string | null;
+    action?: string;
+  } = {},
 ): object {
   const condition: Record<string, unknown> = { [`${issuer}:sub`]: subject };
   const conditions: Record<string, Record<string, unknown>> = { [operator]: condition };
@@ -84,10 +90,18 @@ export function role(name: string, document: unknown, path = '/'): IamRole {
 
 /** A role whose trust admits exactly one ServiceAccount of this cluster. */
 export function irsaRole(name: string, namespace: string, serviceAccount: string, path = '/'): IamRole {
-  return role(name, trustDocument(webIdentityStatement(`system:serviceaccount:${namespace}:${serviceAccount}`)), path);
+  return role(
+    name,
+    trustDocument(webIdentityStatement(`system:serviceaccount:${namespace}:${serviceAccount}`)),
+    path,
+  );
 }
 
-export function serviceAccount(namespace: string, name: string, annotations: Record<string, string> = {}): ServiceAccount {
+export function serviceAccount(
+  namespace: string,
+  name: string,
+  annotations: Record<string, string> = {},
+): ServiceAccount {
   return { namespace, name, annotations, creationTimestamp: '2026-06-01T10:00:00Z' };
 }
 
@@ -110,7 +124,13 @@ export function container(name: string, injectedRoleArn?: string, extra: Partial
       : [],
     envFrom: [],
     volumeMounts: injected
-      ? [{ name: 'aws-iam-token', mountPath: '/var/run/secrets/eks.amazonaws.com/serviceaccount', readOnly: true }]
+      ? [
+          {
+            name: 'aws-iam-token',
+            mountPath: '/var/run/secrets/eks.amazonaws.com/serviceaccount',
+            readOnly: true,
+          },
+        ]
       : [],
     ...extra,
   };
@@ -137,7 +157,14 @@ export function pod(
     tokenVolumes:
       injectedRoleArn === undefined
         ? []
-        : [{ volumeName: 'aws-iam-token', audience: 'sts.amazonaws.com', expirationSeconds: 86400, path: 'token' }],
+        : [
+            {
+              volumeName: 'aws-iam-token',
+              audience: 'sts.amazonaws.com',
+              expirationSeconds: 86400,
+              path: 'token',
+            },
+          ],
     ...overrides,
   };
 }
@@ -147,11 +174,15 @@ export function podIdentityWebhook(overrides: Partial<MutatingWebhook> = {}): Mu
     name: 'iam-for-pods.amazonaws.com',
     caBundle: bundle(CLUSTER_CA),
     endpoint: 'https://127.0.0.1:23443/mutate',
-    rules: [{ operations: ['CREATE'], apiGroups: [''], apiVersions: ['v1'], resources: ['pods'], scope: '*' }],
+    rules: [
+      { operations: ['CREATE'], apiGroups: [''], apiVersions: ['v1'], resources: ['pods'], scope: '*' },
+    ],
     namespaceSelector: { matchLabels: {}, matchExpressions: [] },
     objectSelector: {
       matchLabels: {},
-      matchExpressions: [{ key: 'eks.amazonaws.com/skip-pod-identity-webhook', operator: 'DoesNotExist', values: [] }],
+      matchExpressions: [
+        { key: 'eks.amazonaws.com/skip-pod-identity-webhook', operator: 'DoesNotExist', values: [] },
+      ],
     },
     failurePolicy: 'Ignore',
     reinvocationPolicy: 'IfNeeded',
@@ -180,7 +211,14 @@ export function healthyState(overrides: Partial<ClusterState> = {}): ClusterStat
       version: '1.31',
       status: 'ACTIVE',
     },
-    oidcProviders: [{ arn: PROVIDER_ARN, url: ISSUER, clientIds: ['sts.amazonaws.com'], thumbprints: ['9e99a48a9960b14926bb7f3b02e22da2b0ab7280'] }],
+    oidcProviders: [
+      {
+        arn: PROVIDER_ARN,
+        url: ISSUER,
+        clientIds: ['sts.amazonaws.com'],
+        thumbprints: ['9e99a48a9960b14926bb7f3b02e22da2b0ab7280'],
+      },
+    ],
     roles: [irsaRole('orders-api', 'payments', 'orders-api')],
     serviceAccounts: [irsaServiceAccount('payments', 'orders-api'), serviceAccount('payments', 'default')],
     pods: [
