@@ -115,7 +115,8 @@ export class AuditContext {
     const annotated: AnnotatedServiceAccount[] = [];
     for (const serviceAccount of state.serviceAccounts) {
       const annotation = serviceAccount.annotations[ROLE_ARN_ANNOTATION];
-      if (annotation === undefined || !this.inScope(serviceAccount.namespace)) continue;
+      // The webhook treats an empty annotation as none (charts often render an unset value as "").
+      if (annotation === undefined || annotation === '' || !this.inScope(serviceAccount.namespace)) continue;
       const entry: AnnotatedServiceAccount = {
         serviceAccount,
         annotation,

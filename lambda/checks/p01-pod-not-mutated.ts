@@ -6,6 +6,7 @@ import {
   TOKEN_DIRECTORY,
   TOKEN_VOLUME,
 } from './eks-conventions';
+import { selectorMatches } from './label-selector';
 import { podInjection } from './pod-injection';
 import { recreatePodCommand } from './remediation';
 
@@ -36,7 +37,12 @@ export const p01PodNotMutated: Check = {
         skipContainersAnnotation: pod.annotations[SKIP_CONTAINERS_ANNOTATION] ?? null,
       };
       // The webhook adds the pod's volume even when it skips every container, so exemption comes first.
-      const exemptBecause = injection.skipLabel
+      // The webhook itself ignores the skip label: only an objectSelector on it (EKS has one) skips the pod.
+      const labelHonoured =
+        injection.skipLabel &&
+        (context.webhook === undefined ||
+          !selectorMatches(context.webhook.webhook.objectSelector, pod.labels));
+      const exemptBecause = labelHonoured
         ? `it is labelled ${SKIP_WEBHOOK_LABEL}`
         : injection.containers.length > 0 && candidates.length === 0
           ? `all its containers (${evidence.skippedContainers.join(', ')}) are listed in ${SKIP_CONTAINERS_ANNOTATION}`
@@ -55,8 +61,15 @@ export const p01PodNotMutated: Check = {
       // A volume or a Pod Identity trace without any credentialed container: the webhook did run.
       if (injection.mutated) continue;
       const webhook = context.webhook?.configuration.name ?? 'the pod identity webhook';
-      const skipNote =
-        injection.skipContainersProblem === undefined ? '' : ` (Note: ${injection.skipContainersProblem}.)`;
+      const notes = [
+        ...(injection.skipContainersProblem === undefined ? [] : [injection.skipContainersProblem]),
+        ...(injection.skipLabel
+          ? [
+              `the ${SKIP_WEBHOOK_LABEL} label has no effect, as the webhook's objectSelector does not exclude it`,
+            ]
+          : []),
+      ];
+      const skipNote = notes.length === 0 ? '' : ` (Note: ${notes.join('; ')}.)`;
       yield {
         resource,
         message: `Pod ${pod.namespace}/${pod.name} uses ServiceAccount ${pod.serviceAccountName} (role ${entry.annotation}) but was never mutated: no container has ${ENV_TOKEN_FILE} or a mount at ${TOKEN_DIRECTORY}, and the pod has no ${TOKEN_VOLUME} volume, so it runs with the node's IAM role.${skipNote}`,

@@ -26,9 +26,11 @@ export function addStatementRemediation(
   issuer: string,
   subject: string,
   audience: string,
+  /** A first, more targeted fix (one sentence); the statement is then offered as the alternative. */
+  targetedFix?: string,
 ): string {
   return (
-    `Add this statement to the trust policy of role ${roleName} ` +
+    `${targetedFix === undefined ? 'Add' : `${targetedFix} Or add`} this statement to the trust policy of role ${roleName} ` +
     `(\`aws iam update-assume-role-policy --role-name ${roleName} --policy-document file://trust.json\`): ` +
     `${webIdentityStatement(providerArn, issuer, subject, audience)}.`
   );

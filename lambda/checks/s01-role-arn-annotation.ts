@@ -17,6 +17,17 @@ export const s01RoleArnAnnotation: Check = {
   remediation: 'Set the annotation to arn:aws:iam::<account>:role/<path><name>.',
   needs: ['serviceAccounts'],
   *run(context) {
+    for (const { namespace, name, annotations } of context.state.serviceAccounts) {
+      if (annotations[ROLE_ARN_ANNOTATION] !== '' || !context.inScope(namespace)) continue;
+      yield {
+        resource: { kind: 'ServiceAccount', namespace, name },
+        key: '',
+        severity: 'info',
+        message: `The ${ROLE_ARN_ANNOTATION} annotation of ${namespace}/${name} is empty, so the webhook ignores it and the pods get no IRSA credentials.`,
+        evidence: { annotation: '' },
+        remediation: `If the ServiceAccount should use IRSA, run \`${annotateCommand(namespace, name, `arn:${context.partition}:iam::<account-id>:role/<role-name>`)}\`; otherwise remove the annotation (\`kubectl annotate serviceaccount -n ${namespace} ${name} ${ROLE_ARN_ANNOTATION}-\`).`,
+      };
+    }
     for (const entry of context.annotatedServiceAccounts) {
       if (entry.arn.ok) continue;
       const { namespace, name } = entry.serviceAccount;

@@ -34,9 +34,7 @@ export const s06TrustAction: Check = {
           issuer,
           entry.subject,
           entry.audience,
-        ).replace(
-          /^Add this statement/,
-          `Set the Action of ${federating.map(statementLabel).join(', ')} to ${WEB_IDENTITY_ACTION} (or add this statement)`,
+          `Set the Action of ${federating.map(statementLabel).join(', ')} to ${WEB_IDENTITY_ACTION}.`,
         ),
       };
     }

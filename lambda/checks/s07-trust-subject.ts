@@ -21,7 +21,6 @@ export const s07TrustSubject: Check = {
         forSubject.length > 0
           ? failingConditions(diagnosis, 'any', forSubject)
           : failingConditions(diagnosis, 'sub');
-      const { namespace, name } = entry.serviceAccount;
       const first = failures[0];
       yield {
         resource: serviceAccountResource(entry),
@@ -47,9 +46,7 @@ export const s07TrustSubject: Check = {
           issuer,
           entry.subject,
           entry.audience,
-        ).replace(
-          /^Add this statement/,
-          `Fix the :sub condition for ${namespace}/${name} (or add this statement)`,
+          `Fix the :sub condition${first === undefined ? '' : ` of ${first.statement}`} so that it admits ${entry.subject}.`,
         ),
       };
     }

@@ -20,13 +20,18 @@ const PATH_SEGMENT = /^[\w+=,.@-]+$/;
 
 /** Parses `arn:<partition>:iam::<account>:role/<path><name>`, saying exactly what is wrong if it is not one. */
 export function parseRoleArn(value: string): RoleArnParse {
-  const cleaned = value
-    .trim()
-    .replace(/^["'`]+|["'`]+$/g, '')
-    .trim();
+  // Strip quotes and whitespace in any nesting: YAML pastes such as `"'arn:…' "` wrap more than once.
+  const cleaned = value.replace(/^[\s"'`]+|[\s"'`]+$/g, '');
   if (cleaned !== value) {
     const inner = parseStrictRoleArn(cleaned);
-    const what = /\s/.test(value) && value.trim() !== value ? 'surrounding whitespace' : 'quotes';
+    const quotes = /^[\s"'`]*["'`]|["'`][\s"'`]*$/.test(value);
+    const whitespace = /^[\s"'`]*\s|\s[\s"'`]*$/.test(value);
+    const what =
+      quotes && whitespace
+        ? 'surrounding quotes and whitespace'
+        : quotes
+          ? 'quotes'
+          : 'surrounding whitespace';
     return inner.ok
       ? { ok: false, problem: `the value has ${what}`, suggestion: cleaned }
       : { ok: false, problem: `the value has ${what}, and without it ${inner.problem}` };
@@ -56,6 +61,7 @@ function parseStrictRoleArn(value: string): RoleArnParse {
   if (resourceType !== 'role') {
     return { ok: false, problem: `the resource type is "${resourceType}", not "role"` };
   }
+  if (slash < 0) return { ok: false, problem: 'the role name is missing (expected role/<name>)' };
   const rest = resource.slice(slash + 1);
   const lastSlash = rest.lastIndexOf('/');
   const name = rest.slice(lastSlash + 1);
