@@ -26,9 +26,11 @@ function grantFor(resource: ResourceType): string {
   return `allow ${IAM_ACTIONS[resource] ?? `reading ${resource}`} in the IAM policy of the auditor's role`;
 }
 
-/** A partial audit must name what it could not read and which checks it therefore skipped. */
+export const UNREADABLE_RESOURCE_ID = 'IRSA-X02';
+
+/** A partial audit must name what it could not read; the engine adds the checks it skipped to the evidence. */
 export const x02ResourceUnreadable: Check = {
-  id: 'IRSA-X02',
+  id: UNREADABLE_RESOURCE_ID,
   title: 'Every resource type the audit needs could be read.',
   severity: 'high',
   remediation:

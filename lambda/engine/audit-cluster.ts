@@ -4,6 +4,7 @@ import { createHash } from 'node:crypto';
 import type { Check, FindingDraft } from '../checks/check';
 import { AuditContext, type AuditOptions } from '../checks/context';
 import { CHECKS, checkById } from '../checks/registry';
+import { UNREADABLE_RESOURCE_ID } from '../checks/x02-resource-unreadable';
 import { CHECK_FAILED_ID } from '../checks/x03-check-failed';
 import type { ClusterState, ResourceType } from '../model/cluster-state';
 import {
@@ -29,22 +30,7 @@ export function auditCluster(
   options: AuditOptions,
   checks: readonly Check[] = CHECKS,
 ): ClusterReport {
-  const context = new AuditContext(state, options);
-  const missing = new Set<string>(
-    state.collectionErrors.flatMap((error) =>
-      error.resource === 'cluster-connection' ? KUBERNETES_RESOURCES : [error.resource],
-    ),
-  );
-  const findings: Finding[] = [];
-  for (const check of checks) {
-    const skippedFor = check.needs.filter((need: ResourceType) => missing.has(need));
-    if (skippedFor.length > 0) continue;
-    try {
-      for (const draft of check.run(context)) findings.push(toFinding(check, draft, state.cluster.name));
-    } catch (error) {
-      findings.push(toFinding(checkById(CHECK_FAILED_ID), checkFailed(check, error), state.cluster.name));
-    }
-  }
+  const findings = runChecks(state, options, checks);
   const unique = deduplicate(findings).sort(compareFindings);
   const { cluster } = state;
   return {
@@ -57,20 +43,70 @@ export function auditCluster(
   };
 }
 
-/** The checks skipped because an input they need could not be collected, for IRSA-X02's evidence. */
-export function checksSkippedFor(resource: string, checks: readonly Check[] = CHECKS): string[] {
-  return checks.filter((check) => (check.needs as readonly string[]).includes(resource)).map((c) => c.id);
+function runChecks(state: ClusterState, options: AuditOptions, checks: readonly Check[]): Finding[] {
+  const failed = (name: string, title: string, error: unknown) =>
+    toFinding(checkById(CHECK_FAILED_ID), checkFailed(name, title, error), state.cluster.name);
+  let context: AuditContext;
+  try {
+    context = new AuditContext(state, options);
+  } catch (error) {
+    return [failed('audit-context', 'The audit context could be built.', error)];
+  }
+  const missing = new Set<string>(
+    state.collectionErrors.flatMap((error) =>
+      error.resource === 'cluster-connection' ? KUBERNETES_RESOURCES : [error.resource],
+    ),
+  );
+  // Which checks each uncollected input cost, so that IRSA-X02 can say what the audit is missing.
+  const skippedFor = new Map<string, string[]>();
+  const runnable = checks.filter((check) => {
+    const unavailable = check.needs.filter((need: ResourceType) => missing.has(need));
+    for (const need of unavailable) skippedFor.set(need, [...(skippedFor.get(need) ?? []), check.id]);
+    return unavailable.length === 0;
+  });
+  const findings: Finding[] = [];
+  for (const check of runnable) {
+    try {
+      for (const draft of check.run(context)) {
+        const withSkipped =
+          check.id === UNREADABLE_RESOURCE_ID
+            ? {
+                ...draft,
+                evidence: {
+                  ...draft.evidence,
+                  skippedChecks: skippedFor.get(String(draft.evidence.resource)) ?? [],
+                },
+              }
+            : draft;
+        findings.push(toFinding(check, withSkipped, state.cluster.name));
+      }
+    } catch (error) {
+      findings.push(failed(check.id, check.title, error));
+    }
+  }
+  return findings;
 }
 
-function checkFailed(check: Check, error: unknown): FindingDraft {
-  const message = error instanceof Error ? error.message : String(error);
+function checkFailed(name: string, title: string, error: unknown): FindingDraft {
+  const message = describeError(error);
+  const firstLine = message.split('\n', 1)[0] ?? '';
   return {
-    resource: { kind: 'Check', name: check.id },
-    key: check.id,
-    message: `The check ${check.id} failed with "${message}", so its part of the audit is missing.`,
-    evidence: { check: check.id, error: message },
-    remediation: `Report this as a bug in irsa-auditor with the error above; until it is fixed, verify "${check.title}" by hand.`,
+    resource: { kind: 'Check', name },
+    key: name,
+    message: `The check ${name} failed with "${firstLine}", so its part of the audit is missing.`,
+    evidence: { check: name, error: message },
+    remediation: `Report this as a bug in irsa-auditor with the error above; until it is fixed, verify "${title}" by hand.`,
   };
+}
+
+// Anything can be thrown: String() itself throws for an object without a prototype or with a throwing toString.
+function describeError(error: unknown): string {
+  try {
+    const text = error instanceof Error ? String(error.message) : String(error);
+    return text === '' && error instanceof Error ? error.name : text;
+  } catch {
+    return `a thrown ${Object.prototype.toString.call(error).slice(8, -1)} that cannot be printed`;
+  }
 }
 
 function toFinding(check: Check, draft: FindingDraft, clusterName: string): Finding {

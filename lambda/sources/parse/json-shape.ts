@@ -28,13 +28,13 @@ const describe = (value: unknown) =>
           ? 'an object'
           : `a ${typeof value}`;
 
-/** The JSONPath of a member. */
+/** The JSONPath of a member; other keys are JSON-quoted so a newline or quote in a key stays on one line. */
 export function at(path: string, key: string | number): string {
   return typeof key === 'number'
     ? `${path}[${key}]`
     : /^[A-Za-z_$][\w$]*$/.test(key)
       ? `${path}.${key}`
-      : `${path}["${key}"]`;
+      : `${path}[${JSON.stringify(key)}]`;
 }
 
 export function asObject(value: unknown, path: string): JsonObject {

@@ -18,6 +18,7 @@ import { parseCertificateBundle } from './certificates';
 import {
   asObject,
   at,
+  isObject,
   type JsonObject,
   optionalArray,
   optionalNumber,
@@ -52,9 +53,13 @@ function metadataOf(object: JsonObject, path: string, namespaced: boolean): Meta
 
 /** The name (and namespace) of an object, as far as they can be read, to name a malformed one. */
 export function identityOf(value: unknown): { readonly name: string; readonly namespace?: string } {
-  const metadata = typeof value === 'object' && value !== null ? (value as JsonObject).metadata : undefined;
-  const fields = typeof metadata === 'object' && metadata !== null ? (metadata as JsonObject) : {};
-  const name = typeof fields.name === 'string' ? fields.name : '(unnamed)';
+  const object = isObject(value) ? value : {};
+  const fields = isObject(object.metadata) ? object.metadata : {};
+  // AWS objects have no metadata: a role or OIDC provider is named by its ARN, an association by its ID.
+  const name =
+    [fields.name, object.Arn, object.associationId, object.name].find(
+      (candidate): candidate is string => typeof candidate === 'string',
+    ) ?? '(unnamed)';
   return typeof fields.namespace === 'string' ? { name, namespace: fields.namespace } : { name };
 }
 
@@ -206,10 +211,12 @@ function parseWebhook(value: unknown, path: string): MutatingWebhook {
   const clientConfig = asObject(object.clientConfig ?? {}, clientConfigPath);
   const service = optionalObject(clientConfig, 'service', clientConfigPath);
   const url = optionalString(clientConfig, 'url', clientConfigPath);
+  // Display only, so a wrong type is shown as empty; String() would throw on a JSON object like {"toString": 1}.
+  const text = (member: unknown) => (typeof member === 'string' ? member : '');
   const endpoint =
     service === undefined
       ? (url ?? '(none)')
-      : `service ${String(service.namespace ?? '')}/${String(service.name ?? '')}${typeof service.path === 'string' ? service.path : ''}`;
+      : `service ${text(service.namespace)}/${text(service.name)}${text(service.path)}`;
   const rules = optionalArray(object, 'rules', path).map((item, index): RuleWithOperations => {
     const rulePath = at(at(path, 'rules'), index);
     const rule = asObject(item, rulePath);

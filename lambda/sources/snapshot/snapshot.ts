@@ -128,16 +128,19 @@ export function stateFromSnapshot(documents: SnapshotDocuments): ClusterState {
     parse: (v: unknown, p: string) => T,
   ) => (documents[part] === undefined ? undefined : collect(part, member, kind, parse));
 
-  const roles = collect('roles', 'Roles', 'Role', parseRole);
-  roles.forEach((role, index) => {
-    if (role.trustPolicyError === undefined) return;
-    malformedObjects.push({
-      source: SNAPSHOT_FILES.roles.file,
-      kind: 'Role',
-      name: role.arn,
-      path: `$.Roles[${index}].AssumeRolePolicyDocument`,
-      problem: role.trustPolicyError,
-    });
+  // Recorded while parsing, so the path indexes the file's list even after a malformed role was skipped.
+  const roles = collect('roles', 'Roles', 'Role', (value, path) => {
+    const role = parseRole(value, path);
+    if (role.trustPolicyError !== undefined) {
+      malformedObjects.push({
+        source: SNAPSHOT_FILES.roles.file,
+        kind: 'Role',
+        name: role.arn,
+        path: at(path, 'AssumeRolePolicyDocument'),
+        problem: role.trustPolicyError,
+      });
+    }
+    return role;
   });
   const namespaces = optional('namespaces', 'items', 'Namespace', parseNamespace);
   const podIdentityAssociations = optional(

@@ -50,6 +50,9 @@ describe('auditCluster', () => {
     expect(report.findings.filter((finding) => finding.check === 'IRSA-X02')).toEqual([
       expect.objectContaining({ severity: 'high', evidence: expect.objectContaining({ resource: 'pods' }) }),
     ]);
+    const x02 = report.findings.find((finding) => finding.check === 'IRSA-X02')!;
+    expect(x02.evidence.skippedChecks).toEqual(expect.arrayContaining(['IRSA-P01', 'IRSA-P02', 'IRSA-W05']));
+    expect(x02.evidence.skippedChecks).not.toContain('IRSA-S05');
   });
 
   it('audits only AWS-side checks of an unreachable cluster and reports IRSA-X01', () => {
