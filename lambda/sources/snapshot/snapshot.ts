@@ -3,24 +3,11 @@
 
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { ClusterState, MalformedObject } from '../../model/cluster-state';
-import {
-  parseAccountCluster,
-  parseCluster,
-  parseOidcProvider,
-  parsePodIdentityAssociation,
-  parseRole,
-} from '../parse/aws-objects';
+import type { ClusterState } from '../../model/cluster-state';
+import { ClusterStateAssembler, LIST_PARTS, type ListPart } from '../assemble-state';
 import { asArray, asObject, at, ShapeError } from '../parse/json-shape';
-import {
-  identityOf,
-  parseMutatingWebhookConfiguration,
-  parseNamespace,
-  parsePod,
-  parseServiceAccount,
-} from '../parse/kubernetes-objects';
 
-/** The snapshot files, with the JSON member that holds each one's list. */
+/** The snapshot files of SPEC §3 (plus clusters.json, every cluster of the region, for IRSA-A01). */
 export const SNAPSHOT_FILES = {
   cluster: { file: 'cluster.json', required: true },
   oidcProviders: { file: 'oidc-providers.json', required: true },
@@ -90,88 +77,16 @@ async function readOptional(path: string, file: string): Promise<string | undefi
 
 /** Builds the state from parsed snapshot documents; pure apart from certificate parsing. */
 export function stateFromSnapshot(documents: SnapshotDocuments): ClusterState {
-  const malformedObjects: MalformedObject[] = [];
-  const cluster = whole('cluster', () =>
-    parseCluster(asObject(documents.cluster, '$').cluster, at('$', 'cluster')),
-  );
-
-  const collect = <T>(
-    part: SnapshotPart,
-    member: string,
-    kind: string,
-    parse: (value: unknown, path: string) => T,
-  ): T[] => {
-    const { file } = SNAPSHOT_FILES[part];
-    const listPath = at('$', member);
-    const items = whole(part, () => asArray(asObject(documents[part], '$')[member], listPath));
-    const parsed: T[] = [];
-    items.forEach((item, index) => {
-      try {
-        parsed.push(parse(item, at(listPath, index)));
-      } catch (error) {
-        if (!(error instanceof ShapeError)) throw error;
-        malformedObjects.push({
-          source: file,
-          kind,
-          ...identityOf(item),
-          path: error.path,
-          problem: error.problem,
-        });
-      }
-    });
-    return parsed;
-  };
-  const optional = <T>(
-    part: SnapshotPart,
-    member: string,
-    kind: string,
-    parse: (v: unknown, p: string) => T,
-  ) => (documents[part] === undefined ? undefined : collect(part, member, kind, parse));
-
-  // Recorded while parsing, so the path indexes the file's list even after a malformed role was skipped.
-  const roles = collect('roles', 'Roles', 'Role', (value, path) => {
-    const role = parseRole(value, path);
-    if (role.trustPolicyError !== undefined) {
-      malformedObjects.push({
-        source: SNAPSHOT_FILES.roles.file,
-        kind: 'Role',
-        name: role.arn,
-        path: at(path, 'AssumeRolePolicyDocument'),
-        problem: role.trustPolicyError,
-      });
-    }
-    return role;
-  });
-  const namespaces = optional('namespaces', 'items', 'Namespace', parseNamespace);
-  const podIdentityAssociations = optional(
-    'podIdentityAssociations',
-    'associations',
-    'PodIdentityAssociation',
-    parsePodIdentityAssociation,
-  );
-  const accountClusters = optional('accountClusters', 'clusters', 'Cluster', parseAccountCluster);
-  const readableAccounts = new Set(roles.map((role) => role.accountId));
-  if (cluster.accountId !== undefined) readableAccounts.add(cluster.accountId);
-
-  return {
-    cluster,
-    oidcProviders: collect('oidcProviders', 'OpenIDConnectProviders', 'OIDCProvider', parseOidcProvider),
-    roles,
-    serviceAccounts: collect('serviceAccounts', 'items', 'ServiceAccount', parseServiceAccount),
-    pods: collect('pods', 'items', 'Pod', parsePod),
-    mutatingWebhookConfigurations: collect(
-      'mutatingWebhookConfigurations',
-      'items',
-      'MutatingWebhookConfiguration',
-      parseMutatingWebhookConfiguration,
-    ),
-    ...(namespaces === undefined ? {} : { namespaces }),
-    ...(podIdentityAssociations === undefined ? {} : { podIdentityAssociations }),
-    ...(accountClusters === undefined ? {} : { accountClusters }),
-    readableAccounts: [...readableAccounts].filter((account) => account !== ''),
-    collectionErrors: [],
-    malformedObjects,
-  };
+  const assembler = new ClusterStateAssembler((part) => SNAPSHOT_FILES[part].file);
+  whole('cluster', () => assembler.setCluster(asObject(documents.cluster, '$').cluster, at('$', 'cluster')));
+  for (const part of Object.keys(LIST_PARTS) as ListPart[]) {
+    const document = documents[part];
+    if (document === undefined && !SNAPSHOT_FILES[part].required) continue;
+    const listPath = at('$', LIST_PARTS[part].member);
+    const items = whole(part, () => asArray(asObject(document, '$')[LIST_PARTS[part].member], listPath));
+    assembler.add(part, items);
+  }
+  return assembler.build();
 }
 
 /** Runs a parse of a whole file's shape, turning a ShapeError into a SnapshotError for that file. */

@@ -1,0 +1,174 @@
+// Builds a ClusterState from raw objects as they arrive: whole snapshot files, or live list pages that
+// are reduced to model records and dropped. One malformed object becomes a MalformedObject, not an error.
+
+import type {
+  AccountCluster,
+  ClusterInfo,
+  ClusterState,
+  CollectionError,
+  IamRole,
+  MalformedObject,
+  MutatingWebhookConfiguration,
+  Namespace,
+  OidcProvider,
+  Pod,
+  PodIdentityAssociation,
+  ServiceAccount,
+} from '../model/cluster-state';
+import {
+  parseAccountCluster,
+  parseCluster,
+  parseOidcProvider,
+  parsePodIdentityAssociation,
+  parseRole,
+} from './parse/aws-objects';
+import { at, ShapeError } from './parse/json-shape';
+import {
+  identityOf,
+  parseMutatingWebhookConfiguration,
+  parseNamespace,
+  parsePod,
+  parseServiceAccount,
+} from './parse/kubernetes-objects';
+
+interface ListRecords {
+  readonly oidcProviders: OidcProvider;
+  readonly roles: IamRole;
+  readonly serviceAccounts: ServiceAccount;
+  readonly pods: Pod;
+  readonly mutatingWebhookConfigurations: MutatingWebhookConfiguration;
+  readonly namespaces: Namespace;
+  readonly podIdentityAssociations: PodIdentityAssociation;
+  readonly accountClusters: AccountCluster;
+}
+
+/** The list-shaped parts of a ClusterState. */
+export type ListPart = keyof ListRecords;
+
+interface PartSpec<P extends ListPart> {
+  /** The JSON member that holds the list in the snapshot file (`items` for a Kubernetes List). */
+  readonly member: string;
+  readonly kind: string;
+  readonly parse: (value: unknown, path: string) => ListRecords[P];
+}
+
+export const LIST_PARTS: { readonly [P in ListPart]: PartSpec<P> } = {
+  oidcProviders: { member: 'OpenIDConnectProviders', kind: 'OIDCProvider', parse: parseOidcProvider },
+  roles: { member: 'Roles', kind: 'Role', parse: parseRole },
+  serviceAccounts: { member: 'items', kind: 'ServiceAccount', parse: parseServiceAccount },
+  pods: { member: 'items', kind: 'Pod', parse: parsePod },
+  mutatingWebhookConfigurations: {
+    member: 'items',
+    kind: 'MutatingWebhookConfiguration',
+    parse: parseMutatingWebhookConfiguration,
+  },
+  namespaces: { member: 'items', kind: 'Namespace', parse: parseNamespace },
+  podIdentityAssociations: {
+    member: 'associations',
+    kind: 'PodIdentityAssociation',
+    parse: parsePodIdentityAssociation,
+  },
+  accountClusters: { member: 'clusters', kind: 'Cluster', parse: parseAccountCluster },
+};
+
+type Lists = { -readonly [P in ListPart]?: ListRecords[P][] };
+
+/** Accumulates one cluster's state; `source` names where each part came from (a file, or a live API). */
+export class ClusterStateAssembler {
+  private cluster: ClusterInfo | undefined;
+  private readonly lists: Lists = {};
+  private readonly malformed: { readonly part: ListPart; readonly object: MalformedObject }[] = [];
+  private readonly errors: CollectionError[] = [];
+  private readonly itemsSeen: { [P in ListPart]?: number } = {};
+
+  constructor(private readonly sourceOf: (part: ListPart | 'cluster') => string) {}
+
+  /** Parses DescribeCluster's `cluster`; a cluster that cannot be read is not auditable, so this throws ShapeError. */
+  setCluster(value: unknown, path = '$.cluster'): void {
+    this.cluster = parseCluster(value, path);
+  }
+
+  /** Marks a part as collected (so an empty result means "none", not "unknown"). */
+  collected(part: ListPart): void {
+    this.lists[part] ??= [];
+  }
+
+  /** Adds one page (or a whole file) of raw objects; indexes continue across pages, as in the written List. */
+  add<P extends ListPart>(part: P, items: readonly unknown[]): void {
+    const spec = LIST_PARTS[part] as PartSpec<P>;
+    const list = (this.lists[part] ??= []) as ListRecords[P][];
+    const listPath = at('$', spec.member);
+    const offset = this.itemsSeen[part] ?? 0;
+    this.itemsSeen[part] = offset + items.length;
+    items.forEach((item, index) => {
+      const path = at(listPath, offset + index);
+      try {
+        const record = spec.parse(item, path);
+        list.push(record);
+        if (part === 'roles') this.noteUnparseableTrust(record as IamRole, path);
+      } catch (error) {
+        if (!(error instanceof ShapeError)) throw error;
+        const object = {
+          source: this.sourceOf(part),
+          kind: spec.kind,
+          ...identityOf(item),
+          path: error.path,
+          problem: error.problem,
+        };
+        this.malformed.push({ part, object });
+      }
+    });
+  }
+
+  /** Forgets what was added for a part (a list restarted after 410 Gone). */
+  restart(part: ListPart): void {
+    this.lists[part] = [];
+    this.itemsSeen[part] = 0;
+    for (let index = this.malformed.length - 1; index >= 0; index -= 1) {
+      if (this.malformed[index]?.part === part) this.malformed.splice(index, 1);
+    }
+  }
+
+  /** Records that a part could not be read; its checks will be skipped and IRSA-X01/X02 will say why. */
+  failed(error: CollectionError): void {
+    this.errors.push(error);
+    if (error.resource !== 'cluster-connection') delete this.lists[error.resource as ListPart];
+  }
+
+  /** The state; `readableAccounts` defaults to the accounts of the cluster and the collected roles. */
+  build(readableAccounts?: readonly string[]): ClusterState {
+    if (this.cluster === undefined) throw new Error('the cluster was never set');
+    const { lists } = this;
+    const accounts = new Set(readableAccounts ?? (lists.roles ?? []).map((role) => role.accountId));
+    if (this.cluster.accountId !== undefined) accounts.add(this.cluster.accountId);
+    return {
+      cluster: this.cluster,
+      oidcProviders: lists.oidcProviders ?? [],
+      roles: lists.roles ?? [],
+      serviceAccounts: lists.serviceAccounts ?? [],
+      pods: lists.pods ?? [],
+      mutatingWebhookConfigurations: lists.mutatingWebhookConfigurations ?? [],
+      ...(lists.namespaces === undefined ? {} : { namespaces: lists.namespaces }),
+      ...(lists.podIdentityAssociations === undefined
+        ? {}
+        : { podIdentityAssociations: lists.podIdentityAssociations }),
+      ...(lists.accountClusters === undefined ? {} : { accountClusters: lists.accountClusters }),
+      readableAccounts: [...accounts].filter((account) => account !== ''),
+      collectionErrors: [...this.errors],
+      malformedObjects: this.malformed.map(({ object }) => object),
+    };
+  }
+
+  // A role whose trust policy cannot be parsed is kept (it exists: no S02), and reported once.
+  private noteUnparseableTrust(role: IamRole, path: string): void {
+    if (role.trustPolicyError === undefined) return;
+    const object = {
+      source: this.sourceOf('roles'),
+      kind: 'Role',
+      name: role.arn,
+      path: at(path, 'AssumeRolePolicyDocument'),
+      problem: role.trustPolicyError,
+    };
+    this.malformed.push({ part: 'roles', object });
+  }
+}
