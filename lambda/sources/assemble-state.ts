@@ -96,7 +96,8 @@ export class ClusterStateAssembler {
   /** Adds one page (or a whole file) of raw objects; indexes continue across pages, as in the written List. */
   add<P extends ListPart>(part: P, items: readonly unknown[]): void {
     const spec = LIST_PARTS[part] as PartSpec<P>;
-    const list = (this.lists[part] ??= []) as ListRecords[P][];
+    this.collected(part);
+    const list = this.lists[part] as ListRecords[P][];
     const listPath = at('$', spec.member);
     const offset = this.itemsSeen[part] ?? 0;
     this.itemsSeen[part] = offset + items.length;
