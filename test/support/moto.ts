@@ -1,0 +1,233 @@
+// moto's server (SPEC §9) on a free loopback port for the real AWS SDK clients: started once per test file,
+// reset before each test, stopped after. A missing `moto_server` fails the tests, never skips them.
+
+import { type ChildProcess, spawn } from 'node:child_process';
+import { accessSync, constants } from 'node:fs';
+import { delimiter, join } from 'node:path';
+import { afterAll, beforeAll, beforeEach } from 'vitest';
+import { type AwsClients, type AwsCredentials, createAwsClients } from '../../lambda/sources/aws/aws-clients';
+
+/** moto accepts any key pair; these are AWS's documented example keys, so nothing real is ever signed. */
+export const MOTO_CREDENTIALS: AwsCredentials = {
+  accessKeyId: 'AKIAIOSFODNN7EXAMPLE',
+  secretAccessKey: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCY/EXAMPLEKEY',
+};
+
+/** The account of the shipped examples, so seeded ARNs read like theirs. */
+export const MOTO_ACCOUNT_ID = '111122223333';
+
+/** A running moto server. */
+export interface MotoServer {
+  readonly endpoint: string;
+  /** Forgets every resource (POST /moto-api/reset). */
+  reset(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface MotoOptions {
+  /** The account every request belongs to (moto's MOTO_ACCOUNT_ID); default 111122223333. */
+  readonly accountId?: string;
+  /** The directories searched for `moto_server`; default the PATH of this process. */
+  readonly searchPath?: string;
+  /** useMoto only: reset before each test (default), or keep what a beforeAll seeded for the whole file. */
+  readonly resetBeforeEach?: boolean;
+}
+
+/** moto_server could not be started; the message says how to install it or what it printed. */
+export class MotoStartError extends Error {
+  override readonly name = 'MotoStartError';
+}
+
+const INSTALL_HINT = 'moto_server is not installed: pip install "moto[server]"';
+const START_TIMEOUT_MS = 30_000;
+const STOP_TIMEOUT_MS = 5_000;
+
+/** Starts moto_server on 127.0.0.1 with a port the OS picks, and waits until it answers. */
+export async function startMoto(options: MotoOptions = {}): Promise<MotoServer> {
+  const executable = findOnPath('moto_server', options.searchPath ?? process.env.PATH ?? '');
+  if (executable === undefined) throw new MotoStartError(INSTALL_HINT);
+  // Port 0: the OS picks a free port and werkzeug prints it, so there is no probe-then-bind race.
+  const child = spawn(executable, ['-H', '127.0.0.1', '-p', '0'], {
+    env: { ...process.env, PYTHONUNBUFFERED: '1', MOTO_ACCOUNT_ID: options.accountId ?? MOTO_ACCOUNT_ID },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const stopOnExit = () => child.kill('SIGKILL');
+  process.once('exit', stopOnExit);
+  let endpoint: string;
+  try {
+    endpoint = await announcedEndpoint(child);
+    await waitUntilAnswering(endpoint);
+  } catch (error) {
+    await stopChild(child);
+    process.off('exit', stopOnExit);
+    throw error;
+  }
+  return {
+    endpoint,
+    async reset() {
+      const response = await fetch(`${endpoint}/moto-api/reset`, { method: 'POST' });
+      if (!response.ok) throw new MotoStartError(`moto reset failed with HTTP ${response.status}`);
+    },
+    async stop() {
+      await stopChild(child);
+      process.off('exit', stopOnExit);
+    },
+  };
+}
+
+/** Real SDK clients signed with the fake credentials and pointed at moto. */
+export function motoClients(endpoint: string, region = 'eu-west-1', maxAttempts?: number): AwsClients {
+  return createAwsClients({
+    region,
+    endpoint,
+    credentials: MOTO_CREDENTIALS,
+    ...(maxAttempts === undefined ? {} : { maxAttempts }),
+  });
+}
+
+/**
+ * A moto server for the current test file: started in beforeAll (then `seed`, if given), reset before each test
+ * unless told otherwise, stopped in afterAll. A failed start fails every test of the file with its message.
+ */
+export function useMoto(
+  options: MotoOptions & { readonly seed?: (endpoint: string) => Promise<void> } = {},
+): { readonly endpoint: string } {
+  let server: MotoServer | undefined;
+  let startError: unknown;
+  beforeAll(async () => {
+    try {
+      server = await startMoto(options);
+      // Evidence in the test output (CI logs) that these tests ran against a real moto_server.
+      console.info(
+        `moto_server listening on ${server.endpoint} (account ${options.accountId ?? MOTO_ACCOUNT_ID})`,
+      );
+      await options.seed?.(server.endpoint);
+    } catch (error) {
+      // Rethrown by each test: vitest reports the tests after a failing beforeAll as skipped, never as failed.
+      startError = error;
+    }
+  }, 120_000);
+  beforeEach(async () => {
+    if (startError !== undefined) throw startError;
+    if (options.resetBeforeEach ?? true) await server?.reset();
+  });
+  afterAll(async () => {
+    await server?.stop();
+  });
+  return {
+    get endpoint(): string {
+      if (server === undefined) throw new MotoStartError('moto_server is not running (did beforeAll fail?)');
+      return server.endpoint;
+    },
+  };
+}
+
+function findOnPath(command: string, searchPath: string): string | undefined {
+  for (const directory of searchPath.split(delimiter)) {
+    if (directory === '') continue;
+    const candidate = join(directory, command);
+    try {
+      accessSync(candidate, constants.X_OK);
+      return candidate;
+    } catch {
+      // not in this directory
+    }
+  }
+  return undefined;
+}
+
+/** Resolves with `http://127.0.0.1:<port>` once werkzeug prints `Running on …`; keeps draining the pipes after. */
+function announcedEndpoint(child: ChildProcess): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let output = '';
+    const timer = setTimeout(
+      () => fail(`moto_server did not announce its port within ${START_TIMEOUT_MS / 1000} s`),
+      START_TIMEOUT_MS,
+    );
+    const fail = (problem: string) => {
+      clearTimeout(timer);
+      reject(new MotoStartError(`${problem}; it printed: ${output.trim().slice(-2000) || '(nothing)'}`));
+    };
+    const onData = (chunk: Buffer) => {
+      // Only the start-up output is kept; request logs are read and dropped so the pipe never fills up.
+      if (output.length < 20_000) output += chunk.toString('utf8');
+      const match = /Running on (http:\/\/127\.0\.0\.1:\d+)/.exec(output);
+      if (match?.[1] !== undefined) {
+        clearTimeout(timer);
+        resolve(match[1]);
+      }
+    };
+    child.stdout?.on('data', onData);
+    child.stderr?.on('data', onData);
+    child.once('error', (error) =>
+      fail(
+        (error as NodeJS.ErrnoException).code === 'ENOENT'
+          ? INSTALL_HINT
+          : `moto_server failed to start: ${error.message}`,
+      ),
+    );
+    child.once('exit', (code, signal) => fail(`moto_server exited (code ${code}, signal ${signal})`));
+  });
+}
+
+async function waitUntilAnswering(endpoint: string): Promise<void> {
+  const deadline = Date.now() + START_TIMEOUT_MS;
+  for (;;) {
+    try {
+      const response = await fetch(`${endpoint}/moto-api/`);
+      if (response.ok) return;
+    } catch {
+      // not accepting connections yet
+    }
+    if (Date.now() > deadline) throw new MotoStartError(`moto_server at ${endpoint} does not answer`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
+  await exited;
+  clearTimeout(timer);
+}
+
+/** HTTP requests the clients sent, per operation (`GetRole`), counted per attempt, and the most ever in flight. */
+export interface RequestLog {
+  readonly counts: () => Readonly<Record<string, number>>;
+  readonly maxInFlight: () => number;
+}
+
+/** Counts every HTTP attempt of the given clients below the SDK's retry layer, so retries count too. */
+export function recordRequests(clients: AwsClients): RequestLog {
+  const counts: Record<string, number> = {};
+  let inFlight = 0;
+  let maxInFlight = 0;
+  const track = async <T>(commandName: string | undefined, send: () => Promise<T>): Promise<T> => {
+    const operation = commandName?.replace(/Command$/, '') ?? 'unknown';
+    counts[operation] = (counts[operation] ?? 0) + 1;
+    inFlight += 1;
+    maxInFlight = Math.max(maxInFlight, inFlight);
+    try {
+      return await send();
+    } finally {
+      inFlight -= 1;
+    }
+  };
+  // The deserialize step runs inside the retry middleware (finalizeRequest): once per HTTP attempt.
+  const where = { step: 'deserialize', name: 'recordRequests' } as const;
+  clients.eks.middlewareStack.add(
+    (next, context) => (args) => track(context.commandName, () => next(args)),
+    where,
+  );
+  clients.iam.middlewareStack.add(
+    (next, context) => (args) => track(context.commandName, () => next(args)),
+    where,
+  );
+  clients.sts.middlewareStack.add(
+    (next, context) => (args) => track(context.commandName, () => next(args)),
+    where,
+  );
+  return { counts: () => ({ ...counts }), maxInFlight: () => maxInFlight };
+}
