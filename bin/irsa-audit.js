@@ -11,6 +11,8 @@ process.exitCode = await main(process.argv.slice(2), {
   stdout: (text) => process.stdout.write(text),
   stderr: (text) => process.stderr.write(text),
   stdoutIsTty: process.stdout.isTTY === true,
+  stderrIsTty: process.stderr.isTTY === true,
+  env: process.env,
   now: () => new Date(),
   examplesDirectory: join(root, 'examples'),
 });

@@ -31,7 +31,22 @@ export interface MotoOptions {
   readonly searchPath?: string;
   /** useMoto only: reset before each test (default), or keep what a beforeAll seeded for the whole file. */
   readonly resetBeforeEach?: boolean;
+  /**
+   * The OIDC issuer and CA data moto gives the EKS clusters of these names (moto otherwise gives one
+   * issuer to all and random non-PEM CA data); runs moto through test/support/moto_eks_identities.py.
+   */
+  readonly eksClusters?: Readonly<Record<string, EksIdentity>>;
 }
+
+/** What a test chooses for an EKS cluster moto creates. */
+export interface EksIdentity {
+  readonly issuer?: string;
+  readonly caData?: string;
+  /** The API server URL DescribeCluster reports (a test's fake API server). */
+  readonly endpoint?: string;
+}
+
+const EKS_IDENTITIES_LAUNCHER = join(import.meta.dirname, 'moto_eks_identities.py');
 
 /** moto_server could not be started; the message says how to install it or what it printed. */
 export class MotoStartError extends Error {
@@ -44,11 +59,25 @@ const STOP_TIMEOUT_MS = 5_000;
 
 /** Starts moto_server on 127.0.0.1 with a port the OS picks, and waits until it answers. */
 export async function startMoto(options: MotoOptions = {}): Promise<MotoServer> {
-  const executable = findOnPath('moto_server', options.searchPath ?? process.env.PATH ?? '');
+  const searchPath = options.searchPath ?? process.env.PATH ?? '';
+  const executable = findOnPath('moto_server', searchPath);
   if (executable === undefined) throw new MotoStartError(INSTALL_HINT);
+  // With chosen EKS identities, the same moto runs through a launcher that sets them (moto_server's own python).
+  const python = findOnPath('python3', searchPath);
+  const command =
+    options.eksClusters === undefined
+      ? { file: executable, prefix: [] as string[] }
+      : { file: python ?? 'python3', prefix: [EKS_IDENTITIES_LAUNCHER] };
   // Port 0: the OS picks a free port and werkzeug prints it, so there is no probe-then-bind race.
-  const child = spawn(executable, ['-H', '127.0.0.1', '-p', '0'], {
-    env: { ...process.env, PYTHONUNBUFFERED: '1', MOTO_ACCOUNT_ID: options.accountId ?? MOTO_ACCOUNT_ID },
+  const child = spawn(command.file, [...command.prefix, '-H', '127.0.0.1', '-p', '0'], {
+    env: {
+      ...process.env,
+      PYTHONUNBUFFERED: '1',
+      MOTO_ACCOUNT_ID: options.accountId ?? MOTO_ACCOUNT_ID,
+      ...(options.eksClusters === undefined
+        ? {}
+        : { IRSA_MOTO_EKS_CLUSTERS: JSON.stringify(options.eksClusters) }),
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const stopOnExit = () => child.kill('SIGKILL');

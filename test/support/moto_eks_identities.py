@@ -1,9 +1,10 @@
-"""Runs moto's server with chosen OIDC issuers and CA data for named EKS clusters.
+"""Runs moto's server with chosen OIDC issuers, CA data and endpoints for named EKS clusters.
 
 moto gives every EKS cluster the same issuer and a random, non-PEM certificateAuthority.data, so a
 test could never reproduce a caBundle that differs from a real cluster CA, or two clusters with
 different issuers. IRSA_MOTO_EKS_CLUSTERS (JSON: {"<name>": {"issuer": "https://...", "caData":
-"<base64 PEM>"}}) replaces those two generated values at cluster creation; everything else is moto's.
+"<base64 PEM>", "endpoint": "https://127.0.0.1:PORT"}}) replaces those generated values at cluster
+creation (the endpoint lets a test point the cluster at its fake API server); the rest is moto's.
 Arguments are moto_server's (e.g. -H 127.0.0.1 -p 5000).
 """
 
@@ -26,6 +27,8 @@ def _create_with_identity(self, *args, **kwargs):
         self.identity = {"oidc": {"issuer": chosen["issuer"]}}
     if "caData" in chosen:
         self.certificate_authority = {"data": chosen["caData"]}
+    if "endpoint" in chosen:
+        self.endpoint = chosen["endpoint"]
 
 
 models.Cluster.__init__ = _create_with_identity

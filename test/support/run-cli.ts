@@ -2,7 +2,7 @@
 
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
-import { main } from '../../lambda/cli';
+import { type CliIo, main } from '../../lambda/cli';
 import { EXAMPLES } from './snapshot-dir';
 import { NOW } from './state-builder';
 
@@ -12,7 +12,10 @@ export interface CliResult {
   readonly stderr: string;
 }
 
-export async function runCli(argv: readonly string[], { tty = false } = {}): Promise<CliResult> {
+export async function runCli(
+  argv: readonly string[],
+  { tty = false, io = {} }: { tty?: boolean; io?: Partial<CliIo> } = {},
+): Promise<CliResult> {
   let stdout = '';
   let stderr = '';
   const code = await main(argv, {
@@ -25,6 +28,8 @@ export async function runCli(argv: readonly string[], { tty = false } = {}): Pro
     stdoutIsTty: tty,
     now: () => NOW,
     examplesDirectory: EXAMPLES,
+    env: {},
+    ...io,
   });
   return { code, stdout, stderr };
 }

@@ -4,15 +4,18 @@
 // moto's CreateCluster does not let a caller choose the issuer or the CA: every cluster gets the issuer
 // `https://oidc.eks.<region>.amazonaws.com/id/<10 letters and digits>`, one random ID drawn once per server
 // process and shared by every cluster in every region (it survives /moto-api/reset), and
-// `certificateAuthority.data` is 1400 random letters and digits (not a base64 PEM). So the seed replaces the
-// audited cluster's issuer ID with moto's everywhere (provider URL, trust policies), and leaves out the IAM
-// providers of the example's other live clusters, whose issuers moto cannot give them.
+// `certificateAuthority.data` is 1400 random letters and digits (not a base64 PEM). Started with
+// `startMoto({ eksClusters: await exampleEksIdentities(dir) })`, moto gives each cluster the example's own
+// issuer and CA and nothing needs adapting. Otherwise the seed replaces the audited cluster's issuer ID with
+// moto's everywhere (provider URL, trust policies), and leaves out the IAM providers of the example's other
+// live clusters, whose issuers moto cannot give them.
 
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CreateClusterCommand } from '@aws-sdk/client-eks';
 import { CreateOpenIDConnectProviderCommand, CreateRoleCommand } from '@aws-sdk/client-iam';
 import type { AwsClients } from '../../lambda/sources/aws/aws-clients';
+import type { EksIdentity } from './moto';
 
 /** What the seed created and how it rewrote the example to fit moto. */
 export interface SeededExample {
@@ -40,6 +43,7 @@ interface ExampleCluster {
   readonly roleArn?: string;
   readonly resourcesVpcConfig?: { readonly subnetIds?: string[]; readonly securityGroupIds?: string[] };
   readonly identity?: { readonly oidc?: { readonly issuer?: string } };
+  readonly certificateAuthority?: { readonly data?: string };
   readonly tags?: Record<string, string>;
 }
 
@@ -91,8 +95,14 @@ export async function seedMotoWithExample(clients: AwsClients, directory: string
   const others = ((await read<{ clusters: ExampleCluster[] }>('clusters.json'))?.clusters ?? []).filter(
     (cluster) => cluster.name !== audited.name,
   );
-  for (const cluster of others) await createCluster(clients, cluster);
-  const otherIssuerIds = new Set(others.flatMap((cluster) => issuerIdOf(cluster) ?? []));
+  // A cluster moto gave its own issuer (startMoto's eksClusters) keeps its provider; one that shares
+  // moto's single issuer would make its provider look stale, so that provider is left out.
+  const otherIssuerIds = new Set<string>();
+  for (const cluster of others) {
+    const other = await createCluster(clients, cluster);
+    const id = issuerIdOf(cluster);
+    if (id !== undefined && issuerIdOf(other) !== id) otherIssuerIds.add(id);
+  }
 
   const providers =
     (await read<{ OpenIDConnectProviders: ExampleProvider[] }>('oidc-providers.json'))
@@ -169,4 +179,31 @@ async function createCluster(clients: AwsClients, cluster: ExampleCluster): Prom
 
 function issuerIdOf(cluster: ExampleCluster): string | undefined {
   return cluster.identity?.oidc?.issuer?.replace(/\/+$/, '').split('/').at(-1);
+}
+
+/** The issuer and CA data of the example's clusters (cluster.json and clusters.json), for startMoto's eksClusters. */
+export async function exampleEksIdentities(directory: string): Promise<Record<string, EksIdentity>> {
+  const read = async (file: string): Promise<unknown> => {
+    try {
+      return JSON.parse(await readFile(join(directory, file), 'utf8'));
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw error;
+    }
+  };
+  const audited = (await read('cluster.json')) as { cluster?: ExampleCluster } | undefined;
+  const others = (await read('clusters.json')) as { clusters?: ExampleCluster[] } | undefined;
+  const identities: Record<string, EksIdentity> = {};
+  for (const cluster of [
+    ...(others?.clusters ?? []),
+    ...(audited?.cluster === undefined ? [] : [audited.cluster]),
+  ]) {
+    const issuer = cluster.identity?.oidc?.issuer;
+    const caData = cluster.certificateAuthority?.data;
+    identities[cluster.name] = {
+      ...(issuer === undefined ? {} : { issuer }),
+      ...(caData === undefined ? {} : { caData }),
+    };
+  }
+  return identities;
 }

@@ -151,7 +151,7 @@ describe('irsa-audit audit --snapshot', () => {
     const lines = result.stdout.trimEnd().split('\n');
     expect(lines.indexOf('CRITICAL (5)')).toBeLessThan(lines.indexOf('HIGH (3)'));
     expect(lines.filter((line) => line.trimStart().startsWith('fix: ')).length).toBe(10);
-    expect(lines.at(-1)).toBe('Summary: 5 critical, 3 high, 0 medium, 1 low, 1 info in 1 cluster.');
+    expect(lines.at(-1)).toBe('Summary: 5 critical, 3 high, 0 medium, 0 low, 2 info in 1 cluster.');
     expect(result.stdout).not.toContain('\u001b[');
   });
 
@@ -189,14 +189,16 @@ describe('irsa-audit input and usage errors', () => {
     const result = await runCli(['audit', '--snapshot', '/nonexistent/snapshot']);
 
     expect(result.code).toBe(2);
-    expect(result.stderr).toMatch(/^irsa-audit: cluster\.json: required file is missing/);
+    expect(result.stderr).toBe('irsa-audit: snapshot directory /nonexistent/snapshot does not exist\n');
   });
 
   it.each([
     [['audit', '--snapshot', healthy, '--format', 'yaml'], '--format must be one of table, json, markdown'],
     [['audit', '--snapshot', healthy, '--fail-on', 'severe'], '--fail-on must be'],
     [['audit', '--snapshot', healthy, '--colour'], "Unknown option '--colour'"],
-    [['audit'], 'audit needs --snapshot DIR'],
+    [['audit'], 'audit needs exactly one of --snapshot DIR, --cluster NAME or --kubeconfig [PATH]'],
+    [['audit', '--snapshot', healthy, '--cluster', 'x'], 'audit needs exactly one of'],
+    [['snapshot', '--cluster', 'x'], 'snapshot needs --out DIR'],
     [['frobnicate'], 'unknown command "frobnicate"'],
   ])('exits 2 with a usage message for %j', async (argv, message) => {
     const result = await runCli(argv);

@@ -1,0 +1,179 @@
+// Collects one live cluster: DescribeCluster, then the Kubernetes lists (reduced page by page), then
+// the IAM side for exactly the roles the ServiceAccounts name. Every failure becomes a CollectionError
+// (IRSA-X01 for the connection, IRSA-X02 for one resource type); this function never throws for them.
+
+import { DescribeClusterCommand } from '@aws-sdk/client-eks';
+import type { ClusterState, CollectionError } from '../../model/cluster-state';
+import { parseRoleArn } from '../../policy/arn';
+import { ClusterStateAssembler, type ListPart } from '../assemble-state';
+import type { AwsClients } from '../aws/aws-clients';
+import { collectAws } from '../aws/collect-aws';
+import {
+  KubeApiError,
+  type KubeResource,
+  type KubeTarget,
+  kubeConfigFor,
+  listPages,
+} from '../kube/list-resources';
+import type { SnapshotWriter } from '../snapshot/write-snapshot';
+
+const ROLE_ARN_ANNOTATION = 'eks.amazonaws.com/role-arn';
+const KUBERNETES_LISTS: readonly KubeResource[] = [
+  'serviceAccounts',
+  'pods',
+  'mutatingWebhookConfigurations',
+  'namespaces',
+];
+const NAMESPACED: ReadonlySet<KubeResource> = new Set(['serviceAccounts', 'pods']);
+// These reasons mean the API server as a whole is out of reach: the other lists would fail the same way.
+const CONNECTION_FAILURES: ReadonlySet<KubeApiError['reason']> = new Set([
+  'unreachable',
+  'tls',
+  'unauthorized',
+  'timeout',
+]);
+
+/** What DescribeCluster says about reaching the API server. */
+export interface ClusterEndpoint {
+  readonly endpoint?: string;
+  readonly caData?: string;
+}
+
+export interface CollectClusterOptions {
+  readonly clusterName: string;
+  readonly clients: AwsClients;
+  /** How to reach the API server: the EKS endpoint with a token, or a kubeconfig. */
+  readonly kubeTarget: (endpoint: ClusterEndpoint) => KubeTarget;
+  /** Only these namespaces are listed (server-side); all when empty. */
+  readonly namespaces?: readonly string[];
+  /** When given, every collected object is also written as a §3 snapshot. */
+  readonly snapshot?: SnapshotWriter;
+  readonly onProgress?: (message: string) => void;
+}
+
+/** Collects one cluster's state from AWS and its API server. */
+export async function collectCluster(options: CollectClusterOptions): Promise<ClusterState> {
+  const { clusterName, clients, snapshot } = options;
+  const progress = options.onProgress ?? (() => undefined);
+  const source = (part: ListPart | 'cluster') => `${part} (live, ${clusterName})`;
+  const assembler = new ClusterStateAssembler(source);
+
+  progress(`${clusterName}: describing the cluster`);
+  let cluster: Record<string, unknown>;
+  try {
+    const output = await clients.eks.send(new DescribeClusterCommand({ name: clusterName }));
+    cluster = (output.cluster ?? {}) as Record<string, unknown>;
+  } catch (error) {
+    assembler.setCluster({ name: clusterName });
+    assembler.failed({
+      resource: 'cluster-connection',
+      reason: 'describe-cluster',
+      message: `DescribeCluster failed: ${oneLine(error)}`,
+    });
+    return assembler.build();
+  }
+  assembler.setCluster(cluster);
+  await snapshot?.writeCluster(cluster);
+
+  const roleArns = new Set<string>();
+  const endpoint = {
+    ...(typeof cluster.endpoint === 'string' ? { endpoint: cluster.endpoint } : {}),
+    ...(caDataOf(cluster) === undefined ? {} : { caData: caDataOf(cluster) }),
+  };
+  await collectKubernetes(options, endpoint, assembler, roleArns, progress);
+
+  progress(`${clusterName}: reading IAM and EKS`);
+  const aws = await collectAws(clients, { clusterName, cluster, roleArns: [...roleArns] });
+  const lists: [ListPart, readonly unknown[] | undefined][] = [
+    ['oidcProviders', aws.oidcProviders],
+    ['roles', aws.roles],
+    ['podIdentityAssociations', aws.podIdentityAssociations],
+    ['accountClusters', aws.accountClusters],
+  ];
+  for (const [part, items] of lists) {
+    if (items === undefined) continue;
+    assembler.add(part, items);
+    await snapshot?.writeList(part, items);
+  }
+  for (const error of aws.errors) assembler.failed(error);
+  return assembler.build([aws.accountId]);
+}
+
+async function collectKubernetes(
+  options: CollectClusterOptions,
+  endpoint: ClusterEndpoint,
+  assembler: ClusterStateAssembler,
+  roleArns: Set<string>,
+  progress: (message: string) => void,
+): Promise<void> {
+  const { clusterName, snapshot } = options;
+  const namespaces = options.namespaces ?? [];
+  let config: Awaited<ReturnType<typeof kubeConfigFor>>;
+  try {
+    config = await kubeConfigFor(options.kubeTarget(endpoint));
+  } catch (error) {
+    assembler.failed({ resource: 'cluster-connection', reason: 'kubeconfig', message: oneLine(error) });
+    return;
+  }
+  for (const resource of KUBERNETES_LISTS) {
+    const file = snapshot?.openList(resource);
+    const scopes = NAMESPACED.has(resource) && namespaces.length > 0 ? namespaces : [undefined];
+    try {
+      for (const namespace of scopes) {
+        const pages = listPages(config, resource, {
+          ...(namespace === undefined ? {} : { namespace }),
+          onPage: (_resource, page, items) =>
+            progress(`${clusterName}: ${resource} page ${page} (${items} items)`),
+          onRestart: async () => {
+            assembler.restart(resource);
+            await file?.restart();
+          },
+        });
+        for await (const page of pages) {
+          assembler.add(resource, page);
+          if (resource === 'serviceAccounts') for (const arn of roleArnsOf(page)) roleArns.add(arn);
+          await file?.add(page);
+        }
+      }
+      await file?.close();
+    } catch (error) {
+      await file?.close();
+      const failure = kubeFailure(resource, error);
+      assembler.failed(failure);
+      if (failure.resource === 'cluster-connection') return;
+    }
+  }
+}
+
+function kubeFailure(resource: KubeResource, error: unknown): CollectionError {
+  if (error instanceof KubeApiError) {
+    return CONNECTION_FAILURES.has(error.reason)
+      ? { resource: 'cluster-connection', reason: error.reason, message: error.message }
+      : { resource, reason: error.reason, message: error.message };
+  }
+  return { resource, reason: 'error', message: oneLine(error) };
+}
+
+/** Valid role ARNs named by ServiceAccount annotations in a raw page: the only roles worth fetching. */
+function roleArnsOf(items: readonly unknown[]): string[] {
+  const arns: string[] = [];
+  for (const item of items) {
+    const annotations = (item as { metadata?: { annotations?: Record<string, unknown> } }).metadata
+      ?.annotations;
+    const value = annotations?.[ROLE_ARN_ANNOTATION];
+    if (typeof value !== 'string') continue;
+    const parsed = parseRoleArn(value);
+    if (parsed.ok) arns.push(parsed.value.arn);
+  }
+  return arns;
+}
+
+function caDataOf(cluster: Record<string, unknown>): string | undefined {
+  const authority = cluster.certificateAuthority as { data?: unknown } | undefined;
+  return typeof authority?.data === 'string' ? authority.data : undefined;
+}
+
+function oneLine(error: unknown): string {
+  const text = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  return text.split('\n', 1)[0] ?? text;
+}
