@@ -4,11 +4,12 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
+import type { AwsCredentialIdentity } from '@smithy/types';
 import { afterAll, beforeAll, beforeEach } from 'vitest';
 import { type AwsClients, type AwsCredentials, createAwsClients } from '../../lambda/sources/aws/aws-clients';
 
 /** moto accepts any key pair; these are AWS's documented example keys, so nothing real is ever signed. */
-export const MOTO_CREDENTIALS: AwsCredentials = {
+export const MOTO_CREDENTIALS: AwsCredentialIdentity = {
   accessKeyId: 'AKIAIOSFODNN7EXAMPLE',
   secretAccessKey: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCY/EXAMPLEKEY',
 };
