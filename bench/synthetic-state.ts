@@ -7,6 +7,8 @@ export interface SyntheticSize {
   readonly pods: number;
   readonly serviceAccounts: number;
   readonly roles: number;
+  /** One pod in this many was created while the webhook was broken (a P01 finding); 1 = every pod. */
+  readonly unmutatedEvery?: number;
 }
 
 const ACCOUNT = '111122223333';
@@ -74,13 +76,13 @@ export function syntheticState(size: SyntheticSize): ClusterState {
   for (let index = 0; index < size.pods; index += 1) {
     const serviceAccount = serviceAccounts[index % serviceAccounts.length]!;
     const roleArn = serviceAccount.annotations['eks.amazonaws.com/role-arn']!;
-    // Every 1000th pod was created while the webhook was broken: a P01 finding.
-    const mutated = index % 1000 !== 0;
+    // Every 1000th pod (by default) was created while the webhook was broken: a P01 finding.
+    const mutated = index % (size.unmutatedEvery ?? 1000) !== 0;
     pods.push({
       namespace: serviceAccount.namespace,
       name: `${serviceAccount.name}-5d7c6b9f84-${index.toString(36).padStart(5, '0')}`,
       serviceAccountName: serviceAccount.name,
-      labels: { app: serviceAccount.name },
+      labels: { app: serviceAccount.name, 'pod-template-hash': '5d7c6b9f84' },
       annotations: {},
       creationTimestamp: '2026-11-20T09:00:00Z',
       phase: 'Running',

@@ -34,20 +34,31 @@ export const a01StaleOidcProvider: Check = {
           role.trustPolicy?.statements.some((s) => s.principal?.byType.Federated?.includes(provider.arn)),
         )
         .map((role) => role.arn);
+      const evidence = {
+        providerArn: provider.arn,
+        url: provider.url,
+        region,
+        rolesTrustingIt: trustedBy.slice(0, 20),
+      };
+      if (trustedBy.length > 0) {
+        // Hub-and-spoke: an account may hold the roles (and so the providers) for clusters in other accounts,
+        // which clusters.json of this account cannot show; deleting the provider would break them.
+        yield {
+          resource: { kind: 'OIDCProvider', name: provider.arn },
+          key: provider.arn,
+          severity: 'info',
+          message: `The OIDC provider ${provider.url} matches no cluster of this account in ${region}, but ${trustedBy.length} role(s) still trust it; confirm no other account's cluster uses it (CloudTrail AssumeRoleWithWebIdentity events for that provider) before treating it as stale.`,
+          evidence,
+          remediation: `Look for recent use in this account's CloudTrail (the last 90 days: \`aws cloudtrail lookup-events --region ${region} --lookup-attributes AttributeKey=EventName,AttributeValue=AssumeRoleWithWebIdentity --query "Events[?contains(CloudTrailEvent, '${issuer}')].[EventTime,Username]"\`); if a cluster of another account uses it, keep it; if it belonged to a deleted cluster, move the roles that trust it to the current cluster's provider first (see IRSA-S05).`,
+        };
+        continue;
+      }
       yield {
         resource: { kind: 'OIDCProvider', name: provider.arn },
         key: provider.arn,
-        message: `The OIDC provider ${provider.url} matches no EKS cluster in ${region}; it is left over from a deleted cluster${trustedBy.length > 0 ? ` and ${trustedBy.length} role(s) still trust it` : ''}.`,
-        evidence: {
-          providerArn: provider.arn,
-          url: provider.url,
-          region,
-          rolesTrustingIt: trustedBy.slice(0, 20),
-        },
-        remediation:
-          trustedBy.length > 0
-            ? `Move the roles that trust it to the current cluster's provider first (see IRSA-S05), then run \`aws iam delete-open-id-connect-provider --open-id-connect-provider-arn ${provider.arn}\`.`
-            : `Run \`aws iam delete-open-id-connect-provider --open-id-connect-provider-arn ${provider.arn}\`.`,
+        message: `The OIDC provider ${provider.url} matches no EKS cluster in ${region}; it is left over from a deleted cluster and no role trusts it.`,
+        evidence,
+        remediation: `Run \`aws iam delete-open-id-connect-provider --open-id-connect-provider-arn ${provider.arn}\`.`,
       };
     }
   },

@@ -1,3 +1,4 @@
+import { accountOfArn } from '../policy/arn';
 import type { Check } from './check';
 
 /** IAM must know the cluster's issuer as an OIDC identity provider, or STS rejects every token. */
@@ -10,21 +11,36 @@ export const c02OidcProvider: Check = {
   needs: ['cluster', 'oidcProviders', 'serviceAccounts'],
   *run(context) {
     const { cluster } = context.state;
-    if (context.issuer === undefined || context.provider !== undefined) return;
-    if (context.annotatedServiceAccounts.length === 0) return;
-    const audiences = [
-      ...new Set(['sts.amazonaws.com', ...context.annotatedServiceAccounts.map((e) => e.audience)]),
-    ];
-    const region = cluster.region === undefined ? '' : ` --region ${cluster.region}`;
-    yield {
-      resource: { kind: 'Cluster', name: cluster.name },
-      key: context.issuer,
-      message: `IAM has no OIDC identity provider for ${cluster.oidcIssuer}, so STS refuses the tokens of all ${context.annotatedServiceAccounts.length} IRSA ServiceAccount(s) of cluster ${cluster.name}.`,
-      evidence: {
-        clusterIssuer: cluster.oidcIssuer ?? null,
-        providerUrls: context.state.oidcProviders.map((provider) => provider.url),
-      },
-      remediation: `Create it with \`aws iam create-open-id-connect-provider --url https://${context.issuer} --client-id-list ${audiences.join(' ')}\` (or \`eksctl utils associate-iam-oidc-provider --cluster ${cluster.name}${region} --approve\`, which adds only sts.amazonaws.com).`,
-    };
+    const issuer = context.issuer;
+    if (issuer === undefined) return;
+    // STS looks the provider up in the account of the role a token is exchanged for, so each account whose
+    // roles the SAs name needs its own; an account the audit cannot read is IRSA-S04's to flag.
+    for (const [accountId, users] of context.serviceAccountsByRoleAccount()) {
+      if (!context.isReadableAccount(accountId) || context.providerFor(accountId) !== undefined) continue;
+      const ownAccount = cluster.accountId === undefined || accountId === cluster.accountId;
+      const audiences = [...new Set(['sts.amazonaws.com', ...users.map((entry) => entry.audience)])];
+      const region = cluster.region === undefined ? '' : ` --region ${cluster.region}`;
+      const create = `\`aws iam create-open-id-connect-provider --url https://${issuer} --client-id-list ${audiences.join(' ')}\``;
+      const serviceAccounts = users.map((e) => `${e.serviceAccount.namespace}/${e.serviceAccount.name}`);
+      yield {
+        resource: { kind: 'Cluster', name: cluster.name },
+        key: accountId === cluster.accountId ? issuer : `${accountId}:${issuer}`,
+        message: ownAccount
+          ? `IAM has no OIDC identity provider for ${cluster.oidcIssuer} in account ${accountId}, so STS refuses ("No OpenIDConnect provider found in your account") the tokens of all ${users.length} IRSA ServiceAccount(s) of cluster ${cluster.name} whose roles are in that account.`
+          : `Account ${accountId} has no OIDC identity provider for ${cluster.oidcIssuer}, so STS refuses ("No OpenIDConnect provider found in your account") the tokens of the ${users.length} IRSA ServiceAccount(s) of cluster ${cluster.name} whose roles are in that account: STS looks the provider up in the role's account, not the cluster's.`,
+        evidence: {
+          clusterIssuer: cluster.oidcIssuer ?? null,
+          accountId,
+          expectedProviderArn: context.providerArnFor(accountId) ?? null,
+          providerUrls: context.state.oidcProviders
+            .filter((provider) => accountOfArn(provider.arn) === accountId)
+            .map((provider) => provider.url),
+          serviceAccounts: serviceAccounts.slice(0, 20),
+        },
+        remediation: ownAccount
+          ? `Create it with ${create} (or \`eksctl utils associate-iam-oidc-provider --cluster ${cluster.name}${region} --approve\`, which adds only sts.amazonaws.com).`
+          : `With credentials of account ${accountId}, create it there with ${create}; eksctl only creates the provider in the cluster's own account.`,
+      };
+    }
   },
 };

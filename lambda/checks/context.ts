@@ -9,9 +9,11 @@ import type {
   OidcProvider,
   Pod,
   PodIdentityAssociation,
+  ResourceType,
   ServiceAccount,
 } from '../model/cluster-state';
 import {
+  accountOfArn,
   oidcProviderArn,
   parseRoleArn,
   partitionOfArn,
@@ -24,10 +26,11 @@ import {
   AUDIENCE_ANNOTATION,
   DEFAULT_AUDIENCE,
   DEFAULT_WEBHOOK_NAME,
+  FINISHED_POD_PHASES,
   ROLE_ARN_ANNOTATION,
   serviceAccountSubject,
 } from './eks-conventions';
-import { podCarriesRoleArn } from './pod-injection';
+import { type PodInjection, podCarriesRoleArn, podInjection } from './pod-injection';
 
 export interface AuditOptions {
   /** The time certificates are judged against. */
@@ -71,23 +74,42 @@ export interface LocatedWebhook {
   readonly webhook: MutatingWebhook;
 }
 
+/** A pod the pod checks audit, with what they read about it, worked out once per audit. */
+export interface AuditedPod {
+  readonly pod: Pod;
+  readonly injection: PodInjection;
+  /** Its ServiceAccount, when that carries the IRSA role annotation. */
+  readonly irsa: AnnotatedServiceAccount | undefined;
+  /** The EKS Pod Identity association of its ServiceAccount, when associations were collected and one exists. */
+  readonly association: PodIdentityAssociation | undefined;
+}
+
 const key = (namespace: string, name: string) => `${namespace}/${name}`;
 
 /** Indexes over one ClusterState for the checks; every lookup is O(1) after construction. */
 export class AuditContext {
   readonly issuer: string | undefined;
+  /** The provider for the issuer in the cluster's own account (in any account when that one is unknown). */
   readonly provider: OidcProvider | undefined;
   readonly partition: string;
   readonly annotatedServiceAccounts: readonly AnnotatedServiceAccount[];
+  /** Pods not yet finished whose ServiceAccount has an IAM identity (IRSA or Pod Identity), or which carry AWS_ROLE_ARN. */
   readonly podsInScope: readonly Pod[];
+  /** The same pods, in the same order, with their webhook injection and identity. */
+  readonly auditedPods: readonly AuditedPod[];
+  /** ServiceAccounts in scope with a Pod Identity association and no IRSA annotation. */
+  readonly podIdentityServiceAccounts: readonly ServiceAccount[];
   readonly webhook: LocatedWebhook | undefined;
   private readonly serviceAccountsByKey = new Map<string, ServiceAccount>();
   private readonly annotatedByKey = new Map<string, AnnotatedServiceAccount>();
   private readonly podsByServiceAccount = new Map<string, Pod[]>();
+  private readonly auditedPodsByServiceAccount = new Map<string, AuditedPod[]>();
   private readonly rolesByArn = new Map<string, IamRole>();
   private readonly rolesByAccountAndName = new Map<string, IamRole>();
   private readonly associationsByServiceAccount = new Map<string, PodIdentityAssociation[]>();
   private readonly readableAccounts: ReadonlySet<string>;
+  private readonly providersByAccount = new Map<string, OidcProvider>();
+  private readonly usersByRoleAccount = new Map<string, AnnotatedServiceAccount[]>();
   private readonly namespaceScope: ReadonlySet<string> | undefined;
   private readonly trustCache = new Map<string, TrustVerdict>();
   private readonly namespacesByName: ReadonlyMap<string, Namespace>;
@@ -95,13 +117,22 @@ export class AuditContext {
   constructor(
     readonly state: ClusterState,
     readonly options: AuditOptions,
+    /** The checks the engine skipped, by the input they lacked (see IRSA-X02). */
+    private readonly skippedByResource: ReadonlyMap<ResourceType, readonly string[]> = new Map(),
   ) {
     const { cluster } = state;
     this.issuer = cluster.oidcIssuer === undefined ? undefined : normalizeIssuer(cluster.oidcIssuer);
+    // STS looks the issuer up among the providers of the role's account, so keep one per account.
+    for (const provider of state.oidcProviders) {
+      const account = accountOfArn(provider.arn);
+      if (this.issuer === undefined || account === undefined || this.providersByAccount.has(account))
+        continue;
+      if (normalizeIssuer(provider.url) === this.issuer) this.providersByAccount.set(account, provider);
+    }
     this.provider =
-      this.issuer === undefined
-        ? undefined
-        : state.oidcProviders.find((provider) => normalizeIssuer(provider.url) === this.issuer);
+      cluster.accountId === undefined
+        ? this.providersByAccount.values().next().value
+        : this.providersByAccount.get(cluster.accountId);
     this.partition = partitionOfArn(cluster.arn);
     this.readableAccounts = new Set(state.readableAccounts);
     this.namespaceScope =
@@ -126,29 +157,58 @@ export class AuditContext {
       };
       annotated.push(entry);
       this.annotatedByKey.set(key(serviceAccount.namespace, serviceAccount.name), entry);
+      if (entry.arn.ok) {
+        const users = this.usersByRoleAccount.get(entry.arn.value.accountId);
+        if (users === undefined) this.usersByRoleAccount.set(entry.arn.value.accountId, [entry]);
+        else users.push(entry);
+      }
     }
     this.annotatedServiceAccounts = annotated;
 
+    // Without collected associations the list is empty, and Pod Identity is simply not audited.
+    for (const association of state.podIdentityAssociations ?? []) {
+      const saKey = key(association.namespace, association.serviceAccount);
+      const list = this.associationsByServiceAccount.get(saKey);
+      if (list === undefined) this.associationsByServiceAccount.set(saKey, [association]);
+      else list.push(association);
+    }
+    const podIdentityServiceAccounts: ServiceAccount[] = [];
+    for (const serviceAccount of state.serviceAccounts) {
+      const saKey = key(serviceAccount.namespace, serviceAccount.name);
+      if (!this.inScope(serviceAccount.namespace) || this.annotatedByKey.has(saKey)) continue;
+      if (this.associationsByServiceAccount.has(saKey)) podIdentityServiceAccounts.push(serviceAccount);
+    }
+    this.podIdentityServiceAccounts = podIdentityServiceAccounts;
+
     const podsInScope: Pod[] = [];
+    const auditedPods: AuditedPod[] = [];
     for (const pod of state.pods) {
       if (!this.inScope(pod.namespace)) continue;
       const saKey = key(pod.namespace, pod.serviceAccountName);
       const list = this.podsByServiceAccount.get(saKey);
       if (list === undefined) this.podsByServiceAccount.set(saKey, [pod]);
       else list.push(pod);
-      if (this.annotatedByKey.has(saKey) || podCarriesRoleArn(pod)) podsInScope.push(pod);
+      // A finished pod (phase Succeeded or Failed: a completed Job or CronJob pod, an evicted pod) runs
+      // nothing and holds no credentials. It stays in the API until its Job's TTL or the terminated-pod
+      // GC (12,500 pods by default) removes it, and restarting its controller never clears it, so no
+      // pod check audits it.
+      if (pod.phase !== undefined && FINISHED_POD_PHASES.has(pod.phase)) continue;
+      const irsa = this.annotatedByKey.get(saKey);
+      const association = this.associationsByServiceAccount.get(saKey)?.[0];
+      if (irsa === undefined && association === undefined && !podCarriesRoleArn(pod)) continue;
+      const audited: AuditedPod = { pod, injection: podInjection(pod), irsa, association };
+      podsInScope.push(pod);
+      auditedPods.push(audited);
+      const ofServiceAccount = this.auditedPodsByServiceAccount.get(saKey);
+      if (ofServiceAccount === undefined) this.auditedPodsByServiceAccount.set(saKey, [audited]);
+      else ofServiceAccount.push(audited);
     }
     this.podsInScope = podsInScope;
+    this.auditedPods = auditedPods;
 
     for (const role of state.roles) {
       this.rolesByArn.set(role.arn, role);
       this.rolesByAccountAndName.set(`${role.accountId}/${role.name}`, role);
-    }
-    for (const association of state.podIdentityAssociations ?? []) {
-      const saKey = key(association.namespace, association.serviceAccount);
-      const list = this.associationsByServiceAccount.get(saKey);
-      if (list === undefined) this.associationsByServiceAccount.set(saKey, [association]);
-      else list.push(association);
     }
     this.webhook = locateWebhook(state.mutatingWebhookConfigurations, options.webhookName);
     this.namespacesByName = new Map((state.namespaces ?? []).map((namespace) => [namespace.name, namespace]));
@@ -171,6 +231,11 @@ export class AuditContext {
     return this.podsByServiceAccount.get(key(namespace, name)) ?? [];
   }
 
+  /** The audited (running) pods of a ServiceAccount. */
+  auditedPodsOf(namespace: string, name: string): readonly AuditedPod[] {
+    return this.auditedPodsByServiceAccount.get(key(namespace, name)) ?? [];
+  }
+
   podIdentityAssociations(namespace: string, name: string): readonly PodIdentityAssociation[] {
     return this.associationsByServiceAccount.get(key(namespace, name)) ?? [];
   }
@@ -191,11 +256,31 @@ export class AuditContext {
     return this.rolesByArn.get(arn);
   }
 
+  /** Whether the audit read the roles (and OIDC providers) of an account. */
+  isReadableAccount(accountId: string): boolean {
+    return this.readableAccounts.has(accountId);
+  }
+
+  /** The IAM OIDC provider for this cluster's issuer in an account, where STS looks for it for that account's roles. */
+  providerFor(accountId: string): OidcProvider | undefined {
+    return this.providersByAccount.get(accountId);
+  }
+
   /** The ARN the cluster's OIDC provider has (or would have) in an account. */
   providerArnFor(accountId: string): string | undefined {
-    if (this.provider !== undefined && this.provider.arn.split(':')[4] === accountId)
-      return this.provider.arn;
+    const provider = this.providerFor(accountId);
+    if (provider !== undefined) return provider.arn;
     return this.issuer === undefined ? undefined : oidcProviderArn(this.partition, accountId, this.issuer);
+  }
+
+  /** The annotated SAs (with a valid role ARN) grouped by the account of their role, in SA order. */
+  serviceAccountsByRoleAccount(): ReadonlyMap<string, readonly AnnotatedServiceAccount[]> {
+    return this.usersByRoleAccount;
+  }
+
+  /** The checks skipped because a resource type could not be read. */
+  skippedChecks(resource: ResourceType): readonly string[] {
+    return this.skippedByResource.get(resource) ?? [];
   }
 
   /** Evaluates the annotated role's trust policy for the SA's subject and audience (memoised). */

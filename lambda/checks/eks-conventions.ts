@@ -15,6 +15,10 @@ export const TOKEN_DIRECTORY = '/var/run/secrets/eks.amazonaws.com/serviceaccoun
 export const TOKEN_FILE = `${TOKEN_DIRECTORY}/token`;
 export const TOKEN_VOLUME = 'aws-iam-token';
 export const POD_IDENTITY_VOLUME = 'eks-pod-identity-token';
+export const POD_IDENTITY_TOKEN_DIRECTORY = '/var/run/secrets/pods.eks.amazonaws.com/serviceaccount';
+export const POD_IDENTITY_TOKEN_FILE = `${POD_IDENTITY_TOKEN_DIRECTORY}/eks-pod-identity-token`;
+/** The EKS Pod Identity Agent's endpoint, on the node's link-local address. */
+export const POD_IDENTITY_CREDENTIALS_URI = 'http://169.254.170.23/v1/credentials';
 export const POD_IDENTITY_SERVICE = 'pods.eks.amazonaws.com';
 
 export const ENV_ROLE_ARN = 'AWS_ROLE_ARN';
@@ -22,6 +26,14 @@ export const ENV_TOKEN_FILE = 'AWS_WEB_IDENTITY_TOKEN_FILE';
 export const ENV_POD_IDENTITY_URI = 'AWS_CONTAINER_CREDENTIALS_FULL_URI';
 export const ENV_POD_IDENTITY_TOKEN_FILE = 'AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE';
 export const STATIC_KEY_ENV = ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY'] as const;
+export const ENV_REGION = 'AWS_REGION';
+export const ENV_DEFAULT_REGION = 'AWS_DEFAULT_REGION';
+export const ENV_STS_REGIONAL_ENDPOINTS = 'AWS_STS_REGIONAL_ENDPOINTS';
+
+/** The label a Deployment puts on its ReplicaSets' pods; the ReplicaSet is named `<deployment>-<hash>`. */
+export const POD_TEMPLATE_HASH_LABEL = 'pod-template-hash';
+/** Pod phases of pods that have stopped for good: completed Job pods, evicted pods. */
+export const FINISHED_POD_PHASES: ReadonlySet<string> = new Set(['Succeeded', 'Failed']);
 
 /** The subject claim EKS puts in a ServiceAccount's projected token. */
 export function serviceAccountSubject(namespace: string, name: string): string {

@@ -31,10 +31,22 @@ import { w03WebhookCertificateValidity } from './w03-webhook-certificate-validit
 import { w04WebhookRules } from './w04-webhook-rules';
 import { w05WebhookSelectors } from './w05-webhook-selectors';
 import { w06WebhookFailurePolicy } from './w06-webhook-failure-policy';
+import { w07WebhookProbe } from './w07-webhook-probe';
 import { x01ClusterUnreachable } from './x01-cluster-unreachable';
 import { x02ResourceUnreadable } from './x02-resource-unreadable';
 import { x03CheckFailed } from './x03-check-failed';
 import { x04MalformedObject } from './x04-malformed-object';
+
+/** A programming error in the check registry: a malformed or duplicate ID, or a lookup of an unregistered one. */
+export class RegistryError extends Error {
+  constructor(
+    readonly checkId: string,
+    problem: string,
+  ) {
+    super(`check ID ${checkId} ${problem}`);
+    this.name = 'RegistryError';
+  }
+}
 
 // Catalogue order (SPEC §4): cluster, webhook, ServiceAccount/role, pod, account, audit health.
 const GROUP_ORDER = ['C', 'W', 'S', 'P', 'A', 'X'];
@@ -43,9 +55,8 @@ const GROUP_ORDER = ['C', 'W', 'S', 'P', 'A', 'X'];
 export function buildRegistry(checks: readonly Check[]): readonly Check[] {
   const ids = new Set<string>();
   for (const check of checks) {
-    if (!/^IRSA-[A-Z]\d{2}$/.test(check.id))
-      throw new Error(`check ID ${check.id} is not of the form IRSA-X00`);
-    if (ids.has(check.id)) throw new Error(`check ID ${check.id} is registered twice`);
+    if (!/^IRSA-[A-Z]\d{2}$/.test(check.id)) throw new RegistryError(check.id, 'is not of the form IRSA-X00');
+    if (ids.has(check.id)) throw new RegistryError(check.id, 'is registered twice');
     ids.add(check.id);
   }
   const rank = (check: Check) => GROUP_ORDER.indexOf(check.id.charAt(5)) * 100 + Number(check.id.slice(6));
@@ -62,6 +73,7 @@ export const CHECKS: readonly Check[] = buildRegistry([
   w04WebhookRules,
   w05WebhookSelectors,
   w06WebhookFailurePolicy,
+  w07WebhookProbe,
   s01RoleArnAnnotation,
   s02RoleExists,
   s03RolePath,
@@ -92,6 +104,6 @@ export const CHECKS: readonly Check[] = buildRegistry([
 /** A registered check by ID; throws for an unknown ID (a programming error, not an input error). */
 export function checkById(id: string): Check {
   const check = CHECKS.find((candidate) => candidate.id === id);
-  if (check === undefined) throw new Error(`no check ${id} is registered`);
+  if (check === undefined) throw new RegistryError(id, 'is not registered');
   return check;
 }

@@ -13,15 +13,28 @@ export const s07TrustSubject: Check = {
   *run(context) {
     for (const entry of context.annotatedServiceAccounts) {
       const diagnosis = diagnoseTrust(context, entry);
-      if (diagnosis === undefined || !diagnosis.problems.has('subject')) continue;
+      if (diagnosis === undefined) continue;
+      const { problems } = diagnosis;
+      // `condition`: the statements whose :sub and :aud admit the SA are refused by a condition on another key.
+      const otherCondition = !problems.has('subject') && problems.has('condition');
+      if (!problems.has('subject') && !otherCondition) continue;
       const { role, providerArn, issuer } = diagnosis.verdict;
-      // When some statement's :sub does admit the SA, another of its conditions refused it: show that one.
-      const forSubject = admitting(diagnosis.candidates, 'sub');
-      const failures =
-        forSubject.length > 0
-          ? failingConditions(diagnosis, 'any', forSubject)
-          : failingConditions(diagnosis, 'sub');
+      const forAudience = admitting(diagnosis.candidates, 'aud');
+      const failures = otherCondition
+        ? failingConditions(diagnosis, 'other', admitting(forAudience, 'sub'))
+        : // The statements whose :aud admits the SA first: their :sub is the one to fix.
+          [
+            ...failingConditions(diagnosis, 'sub', forAudience),
+            ...failingConditions(
+              diagnosis,
+              'sub',
+              diagnosis.candidates.filter((evaluation) => !forAudience.includes(evaluation)),
+            ),
+          ];
       const first = failures[0];
+      const targetedFix = otherCondition
+        ? `Remove or correct the condition${first === undefined ? '' : ` of ${first.statement}`} that refuses ${entry.subject}.`
+        : `Fix the :sub condition${first === undefined ? '' : ` of ${first.statement}`} so that it admits ${entry.subject}.`;
       yield {
         resource: serviceAccountResource(entry),
         key: role.arn,
@@ -46,7 +59,7 @@ export const s07TrustSubject: Check = {
           issuer,
           entry.subject,
           entry.audience,
-          `Fix the :sub condition${first === undefined ? '' : ` of ${first.statement}`} so that it admits ${entry.subject}.`,
+          targetedFix,
         ),
       };
     }

@@ -13,7 +13,7 @@ export const s09TrustDeny: Check = {
       const diagnosis = diagnoseTrust(context, entry);
       if (diagnosis === undefined || !diagnosis.problems.has('deny')) continue;
       const { role, decision } = diagnosis.verdict;
-      const deny = decision.decidingStatement;
+      const { deny } = diagnosis;
       const label = deny === undefined ? 'a Deny statement' : statementLabel(deny);
       const matched = deny?.conditions.map((condition) => condition.reason) ?? [];
       const because = matched.length === 0 ? 'with no condition' : `because ${matched.join('; ')}`;

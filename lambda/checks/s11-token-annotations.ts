@@ -1,7 +1,7 @@
 import type { Labels, Pod, ResourceType } from '../model/cluster-state';
 import type { Check, FindingDraft } from './check';
 import { STS_REGIONAL_ENDPOINTS_ANNOTATION, TOKEN_EXPIRATION_ANNOTATION } from './eks-conventions';
-import { recreatePodCommand } from './remediation';
+import { howToRecreatePod, podController } from './remediation';
 
 const MIN_EXPIRATION = 600;
 const MAX_EXPIRATION = 86_400;
@@ -83,14 +83,19 @@ function annotationProblems(annotations: Labels, on: 'ServiceAccount' | 'Pod'): 
   return problems;
 }
 
-/** `deployment payments/orders-api` for a pod a controller owns, so the fix goes into its pod template. */
-function podTemplateOwner(pod: Pod): string | undefined {
-  const owner = pod.owner;
-  if (owner?.kind === 'ReplicaSet') return `deployment ${owner.name.replace(/-[a-z0-9]{6,10}$/, '')}`;
-  if (owner?.kind === 'StatefulSet' || owner?.kind === 'DaemonSet') {
-    return `${owner.kind.toLowerCase()} ${owner.name}`;
+/** Where a pod's annotations are written: the pod template of its controller, or the pod's own manifest. */
+function podTemplateOf(pod: Pod): string {
+  const controller = podController(pod);
+  if (controller === undefined) return `the manifest of pod ${pod.name}`;
+  switch (controller.kind) {
+    case 'CronJob':
+      return `the jobTemplate of cronjob ${controller.name}`;
+    case 'ReplicaSet':
+      // A ReplicaSet that no Deployment owns is usually managed by something else (an Argo Rollout).
+      return `the pod template of whatever manages replicaset ${controller.name}`;
+    default:
+      return `the pod template of ${controller.kind.toLowerCase()} ${controller.name}`;
   }
-  return undefined;
 }
 
 function* serviceAccountDrafts(namespace: string, name: string, annotations: Labels): Iterable<FindingDraft> {
@@ -109,13 +114,14 @@ function* serviceAccountDrafts(namespace: string, name: string, annotations: Lab
 }
 
 function* podDrafts(pod: Pod): Iterable<FindingDraft> {
-  const owner = podTemplateOwner(pod);
-  const template = owner === undefined ? `the manifest of pod ${pod.name}` : `the pod template of ${owner}`;
-  for (const { annotation, value, problem, fixed, allowed } of annotationProblems(pod.annotations, 'Pod')) {
+  const problems = annotationProblems(pod.annotations, 'Pod');
+  if (problems.length === 0) return;
+  const template = podTemplateOf(pod);
+  for (const { annotation, value, problem, fixed, allowed } of problems) {
     const remediation =
       annotation === STS_REGIONAL_ENDPOINTS_ANNOTATION
-        ? `Remove ${annotation} from ${template} and set it on the ServiceAccount instead: \`kubectl annotate serviceaccount -n ${pod.namespace} ${pod.serviceAccountName} ${annotation}=${fixed} --overwrite\`, then re-create the pod (\`${recreatePodCommand(pod)}\`).`
-        : `Set ${annotation}: "${fixed}" in ${template} (${allowed}); the webhook reads it only when the pod is created, so the new pods get it (\`${recreatePodCommand(pod)}\` re-creates them).`;
+        ? `Remove ${annotation} from ${template} and set it on the ServiceAccount instead: \`kubectl annotate serviceaccount -n ${pod.namespace} ${pod.serviceAccountName} ${annotation}=${fixed} --overwrite\`, then re-create the pod: ${howToRecreatePod(pod)}.`
+        : `Set ${annotation}: "${fixed}" in ${template} (${allowed}); the webhook reads it only when the pod is created, so re-create the pod to give it the new value: ${howToRecreatePod(pod)}.`;
     yield {
       resource: { kind: 'Pod', namespace: pod.namespace, name: pod.name },
       key: annotation,
@@ -139,7 +145,14 @@ export const s11TokenAnnotations: Check = {
       const { namespace, name, annotations } = entry.serviceAccount;
       yield* serviceAccountDrafts(namespace, name, annotations);
     }
-    for (const pod of context.podsInScope) {
+    for (const { pod } of context.auditedPods) {
+      // Most pods set neither annotation; skip them before creating a generator per pod.
+      const { annotations } = pod;
+      if (
+        annotations[TOKEN_EXPIRATION_ANNOTATION] === undefined &&
+        annotations[STS_REGIONAL_ENDPOINTS_ANNOTATION] === undefined
+      )
+        continue;
       yield* podDrafts(pod);
     }
   },

@@ -1,6 +1,6 @@
 import type { Check } from './check';
 import { ROLE_ARN_ANNOTATION } from './eks-conventions';
-import { type PodInjection, podInjection } from './pod-injection';
+import type { PodInjection } from './pod-injection';
 import { serviceAccountResource } from './trust-diagnosis';
 
 // Enough pod names to act on without turning one finding into a pod listing.
@@ -26,9 +26,10 @@ export const s12IrsaAndPodIdentity: Check = {
       const { namespace, name } = entry.serviceAccount;
       const association = context.podIdentityAssociations(namespace, name)[0];
       if (association === undefined) continue;
+      // Finished pods (completed Jobs, evicted pods) are not running, so they are left out.
       const pods = context
-        .podsOf(namespace, name)
-        .map((pod) => ({ pod: pod.name, credentials: podInjection(pod).mode }));
+        .auditedPodsOf(namespace, name)
+        .map(({ pod, injection }) => ({ pod: pod.name, credentials: injection.mode }));
       const named = pods
         .slice(0, PODS_NAMED)
         .map(({ pod, credentials }) => `${pod} (${CREDENTIALS[credentials]})`);

@@ -10,15 +10,25 @@ export const w01WebhookPresent: Check = {
   needs: ['mutatingWebhookConfigurations', 'serviceAccounts'],
   *run(context) {
     if (context.webhook !== undefined) return;
-    if (context.annotatedServiceAccounts.length === 0) return;
+    // The same webhook injects EKS Pod Identity credentials (handler.go buildPodPatchConfig), so
+    // ServiceAccounts with an association need it as much as annotated ones.
+    const irsa = context.annotatedServiceAccounts.length;
+    const podIdentity = context.podIdentityServiceAccounts.length;
+    if (irsa + podIdentity === 0) return;
+    const users = [
+      ...(irsa === 0 ? [] : [`${irsa} IRSA ServiceAccount(s)`]),
+      ...(podIdentity === 0 ? [] : [`${podIdentity} Pod Identity ServiceAccount(s)`]),
+    ].join(' and ');
     const { webhookName } = context.options;
     const configurations = context.state.mutatingWebhookConfigurations;
     yield {
       resource: { kind: 'MutatingWebhookConfiguration', name: 'pod-identity-webhook' },
       key: webhookName,
-      message: `No MutatingWebhookConfiguration has a webhook named ${webhookName}, so no pod is given web identity credentials and all ${context.annotatedServiceAccounts.length} IRSA ServiceAccount(s) run with the node role.`,
+      message: `No MutatingWebhookConfiguration has a webhook named ${webhookName}, so no pod is given ${podIdentity === 0 ? 'web identity' : 'IAM'} credentials and the pods of all ${users} run with the node role.`,
       evidence: {
         webhookName,
+        irsaServiceAccounts: irsa,
+        podIdentityServiceAccounts: podIdentity,
         configurations: configurations.map((configuration) => ({
           name: configuration.name,
           webhooks: configuration.webhooks.map((webhook) => webhook.name),

@@ -1,16 +1,8 @@
 import type { Check } from './check';
-
-/** The patch that puts the cluster CA into a webhook's caBundle; `add` also works when caBundle is absent. */
-export function caBundlePatchCommand(
-  configurationName: string,
-  webhookIndex: number,
-  clusterName: string,
-): string {
-  return `kubectl patch mutatingwebhookconfiguration ${configurationName} --type json -p "[{\\"op\\":\\"add\\",\\"path\\":\\"/webhooks/${webhookIndex}/clientConfig/caBundle\\",\\"value\\":\\"$(aws eks describe-cluster --name ${clusterName} --query cluster.certificateAuthority.data --output text)\\"}]"`;
-}
+import { caBundlePatchCommand } from './remediation';
 
 /** What the API server does with a pod when it cannot call the webhook, by failurePolicy. */
-export function unreachableWebhookEffect(failurePolicy: string): string {
+function unreachableWebhookEffect(failurePolicy: string): string {
   // admissionregistration/v1: Fail rejects the request, Ignore admits it unmutated.
   return failurePolicy === 'Fail'
     ? 'with failurePolicy Fail, rejects every pod CREATE the webhook matches'

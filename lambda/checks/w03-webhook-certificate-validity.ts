@@ -1,6 +1,6 @@
 import type { Certificate } from '../model/cluster-state';
 import type { Check } from './check';
-import { caBundlePatchCommand } from './w02-webhook-ca-bundle';
+import { caBundlePatchCommand } from './remediation';
 
 const DAY_MS = 86_400_000;
 const WARNING_DAYS = 30;

@@ -1,8 +1,7 @@
 import type { LabelSelector, Labels } from '../model/cluster-state';
 import type { Check } from './check';
 import { describeSelector, selectorMatches } from './label-selector';
-import { podInjection } from './pod-injection';
-import { recreatePodCommand } from './remediation';
+import { howToRecreatePod } from './remediation';
 
 // The API server sets this label on every namespace to its name; nobody can change it.
 const NAMESPACE_NAME_LABEL = 'kubernetes.io/metadata.name';
@@ -41,7 +40,8 @@ function onlyNamesNamespaces(selector: LabelSelector | undefined): boolean {
 /** A namespaceSelector or objectSelector that leaves out an IRSA workload silently skips its pods. */
 export const w05WebhookSelectors: Check = {
   id: 'IRSA-W05',
-  title: "The webhook's selectors include every namespace and pod that uses an IRSA ServiceAccount.",
+  title:
+    "The webhook's selectors include every namespace and pod that uses an IRSA or EKS Pod Identity ServiceAccount.",
   severity: 'high',
   remediation: "Widen the webhook's namespaceSelector/objectSelector, or relabel the namespace or pod.",
   needs: ['mutatingWebhookConfigurations', 'serviceAccounts', 'pods'],
@@ -50,9 +50,11 @@ export const w05WebhookSelectors: Check = {
     if (located === undefined) return;
     const { configuration, webhook } = located;
     const namespaceSelector = describeSelector(webhook.namespaceSelector);
-    const namespaces = new Set(
-      context.annotatedServiceAccounts.map((entry) => entry.serviceAccount.namespace),
-    );
+    // The same webhook injects EKS Pod Identity credentials, so its selectors matter for those SAs too.
+    const namespaces = new Set([
+      ...context.annotatedServiceAccounts.map((entry) => entry.serviceAccount.namespace),
+      ...context.podIdentityServiceAccounts.map((serviceAccount) => serviceAccount.namespace),
+    ]);
     const excludedNamespaces = new Set<string>();
     for (const namespace of [...namespaces].sort()) {
       const { labels, known } = context.namespaceLabels(namespace);
@@ -69,7 +71,7 @@ export const w05WebhookSelectors: Check = {
           resource,
           key: webhook.name,
           severity: 'info',
-          message: `The namespaceSelector of webhook ${webhook.name} requires \`${namespaceSelector}\`, and the labels of namespace ${namespace} (which has IRSA ServiceAccounts) were not collected, so whether its pods are mutated could not be verified.`,
+          message: `The namespaceSelector of webhook ${webhook.name} requires \`${namespaceSelector}\`, and the labels of namespace ${namespace} (which has IRSA or Pod Identity ServiceAccounts) were not collected, so whether its pods are mutated could not be verified.`,
           evidence,
           remediation: `Look at \`kubectl get namespace ${namespace} --show-labels\`, or capture namespaces.json (\`kubectl get namespaces -o json\`) and audit again.`,
         };
@@ -82,7 +84,7 @@ export const w05WebhookSelectors: Check = {
       yield {
         resource,
         key: webhook.name,
-        message: `The namespaceSelector of webhook ${webhook.name} (\`${namespaceSelector}\`) excludes namespace ${namespace}, which has IRSA ServiceAccounts, so its pods are created without credentials.`,
+        message: `The namespaceSelector of webhook ${webhook.name} (\`${namespaceSelector}\`) excludes namespace ${namespace}, which has IRSA or Pod Identity ServiceAccounts, so its pods are created without credentials.`,
         evidence,
         remediation:
           changes === undefined
@@ -91,11 +93,11 @@ export const w05WebhookSelectors: Check = {
       };
     }
     const objectSelector = describeSelector(webhook.objectSelector);
-    for (const pod of context.podsInScope) {
+    for (const { pod, injection, irsa, association } of context.auditedPods) {
+      if (irsa === undefined && association === undefined) continue;
       if (excludedNamespaces.has(pod.namespace)) continue;
-      if (context.annotatedServiceAccount(pod.namespace, pod.serviceAccountName) === undefined) continue;
       // The skip label is the documented opt-out: P01 reports it at info level.
-      if (podInjection(pod).skipLabel) continue;
+      if (injection.skipLabel) continue;
       if (selectorMatches(webhook.objectSelector, pod.labels)) continue;
       const changes =
         webhook.objectSelector === undefined ? undefined : labelChanges(webhook.objectSelector, pod.labels);
@@ -106,13 +108,13 @@ export const w05WebhookSelectors: Check = {
       yield {
         resource: { kind: 'Pod', namespace: pod.namespace, name: pod.name },
         key: webhook.name,
-        message: `The objectSelector of webhook ${webhook.name} (\`${objectSelector}\`) excludes pod ${pod.namespace}/${pod.name}, whose ServiceAccount ${pod.serviceAccountName} asks for an IAM role, so it is created without credentials.`,
+        message: `The objectSelector of webhook ${webhook.name} (\`${objectSelector}\`) excludes pod ${pod.namespace}/${pod.name}, whose ServiceAccount ${pod.serviceAccountName} ${irsa === undefined ? 'has a Pod Identity association' : 'asks for an IAM role'}, so it is created without credentials.`,
         evidence: {
           webhook: webhook.name,
           objectSelector,
           podLabels: { ...pod.labels },
         },
-        remediation: `${relabel}, then re-create the pod: \`${recreatePodCommand(pod)}\`.`,
+        remediation: `${relabel}, then re-create the pod: ${howToRecreatePod(pod)}.`,
       };
     }
   },

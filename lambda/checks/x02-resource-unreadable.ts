@@ -8,6 +8,8 @@ const KUBERNETES_RESOURCES: Partial<Readonly<Record<ResourceType, string>>> = {
   mutatingWebhookConfigurations:
     '{apiGroups: ["admissionregistration.k8s.io"], resources: ["mutatingwebhookconfigurations"], verbs: ["get", "list"]}',
   namespaces: '{apiGroups: [""], resources: ["namespaces"], verbs: ["get", "list"]}',
+  // A server-side dry run is authorized exactly like a real create (the probe never stores a pod).
+  webhookProbes: '{apiGroups: [""], resources: ["pods"], verbs: ["create"]} (for --probe)',
 };
 const IAM_ACTIONS: Partial<Readonly<Record<ResourceType, string>>> = {
   cluster: 'eks:DescribeCluster',
@@ -26,11 +28,9 @@ function grantFor(resource: ResourceType): string {
   return `allow ${IAM_ACTIONS[resource] ?? `reading ${resource}`} in the IAM policy of the auditor's role`;
 }
 
-export const UNREADABLE_RESOURCE_ID = 'IRSA-X02';
-
-/** A partial audit must name what it could not read; the engine adds the checks it skipped to the evidence. */
+/** A partial audit must name what it could not read, and which checks it skipped for that. */
 export const x02ResourceUnreadable: Check = {
-  id: UNREADABLE_RESOURCE_ID,
+  id: 'IRSA-X02',
   title: 'Every resource type the audit needs could be read.',
   severity: 'high',
   remediation:
@@ -42,6 +42,7 @@ export const x02ResourceUnreadable: Check = {
       const { name } = context.state.cluster;
       const cause = `${error.reason} ${error.message}`.toLowerCase();
       const grant = grantFor(error.resource);
+      const skipped = context.skippedChecks(error.resource);
       const remediation =
         /forbidden|403|accessdenied|access denied|not authorized|unauthorizedoperation/.test(cause)
           ? `The auditor was denied: ${grant}, then audit again.`
@@ -51,8 +52,13 @@ export const x02ResourceUnreadable: Check = {
       yield {
         resource: { kind: 'Cluster', name },
         key: error.resource,
-        message: `The audit of ${name} is partial: ${error.resource} could not be read (${error.reason}: ${error.message}), so the checks that need it were skipped.`,
-        evidence: { resource: error.resource, reason: error.reason, error: error.message },
+        message: `The audit of ${name} is partial: ${error.resource} could not be read (${error.reason}: ${error.message}), so the checks that need it${skipped.length === 0 ? '' : ` (${skipped.join(', ')})`} were skipped.`,
+        evidence: {
+          resource: error.resource,
+          reason: error.reason,
+          error: error.message,
+          skippedChecks: [...skipped],
+        },
         remediation,
       };
     }

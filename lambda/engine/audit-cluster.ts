@@ -4,7 +4,6 @@ import { createHash } from 'node:crypto';
 import type { Check, FindingDraft } from '../checks/check';
 import { AuditContext, type AuditOptions } from '../checks/context';
 import { CHECKS, checkById } from '../checks/registry';
-import { UNREADABLE_RESOURCE_ID } from '../checks/x02-resource-unreadable';
 import { CHECK_FAILED_ID } from '../checks/x03-check-failed';
 import type { ClusterState, ResourceType } from '../model/cluster-state';
 import {
@@ -46,40 +45,28 @@ export function auditCluster(
 function runChecks(state: ClusterState, options: AuditOptions, checks: readonly Check[]): Finding[] {
   const failed = (name: string, title: string, error: unknown) =>
     toFinding(checkById(CHECK_FAILED_ID), checkFailed(name, title, error), state.cluster.name);
-  let context: AuditContext;
-  try {
-    context = new AuditContext(state, options);
-  } catch (error) {
-    return [failed('audit-context', 'The audit context could be built.', error)];
-  }
-  const missing = new Set<string>(
+  const missing = new Set<ResourceType>(
     state.collectionErrors.flatMap((error) =>
       error.resource === 'cluster-connection' ? KUBERNETES_RESOURCES : [error.resource],
     ),
   );
   // Which checks each uncollected input cost, so that IRSA-X02 can say what the audit is missing.
-  const skippedFor = new Map<string, string[]>();
+  const skippedFor = new Map<ResourceType, string[]>();
   const runnable = checks.filter((check) => {
-    const unavailable = check.needs.filter((need: ResourceType) => missing.has(need));
+    const unavailable = check.needs.filter((need) => missing.has(need));
     for (const need of unavailable) skippedFor.set(need, [...(skippedFor.get(need) ?? []), check.id]);
     return unavailable.length === 0;
   });
+  let context: AuditContext;
+  try {
+    context = new AuditContext(state, options, skippedFor);
+  } catch (error) {
+    return [failed('audit-context', 'The audit context could be built.', error)];
+  }
   const findings: Finding[] = [];
   for (const check of runnable) {
     try {
-      for (const draft of check.run(context)) {
-        const withSkipped =
-          check.id === UNREADABLE_RESOURCE_ID
-            ? {
-                ...draft,
-                evidence: {
-                  ...draft.evidence,
-                  skippedChecks: skippedFor.get(String(draft.evidence.resource)) ?? [],
-                },
-              }
-            : draft;
-        findings.push(toFinding(check, withSkipped, state.cluster.name));
-      }
+      for (const draft of check.run(context)) findings.push(toFinding(check, draft, state.cluster.name));
     } catch (error) {
       findings.push(failed(check.id, check.title, error));
     }

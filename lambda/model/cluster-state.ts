@@ -183,6 +183,19 @@ export interface PodIdentityAssociation {
   readonly roleArn: string;
 }
 
+/** The result of a dry-run pod create with an IRSA ServiceAccount: the live webhook probe (IRSA-W07). */
+export interface WebhookProbe {
+  readonly namespace: string;
+  readonly serviceAccount: string;
+  readonly roleArn: string;
+  /** `mutated`: the API server returned the pod with credentials injected; `rejected`: the create failed. */
+  readonly outcome: 'mutated' | 'not-mutated' | 'rejected';
+  /** What the returned pod lacks, e.g. `env AWS_ROLE_ARN in container probe`, `volume aws-iam-token`. */
+  readonly missing: readonly string[];
+  /** The API server's message when the create was rejected. */
+  readonly detail?: string;
+}
+
 /** The kinds of input a check can depend on; a collection error names one of them. */
 export type ResourceType =
   | 'cluster'
@@ -193,7 +206,8 @@ export type ResourceType =
   | 'mutatingWebhookConfigurations'
   | 'namespaces'
   | 'podIdentityAssociations'
-  | 'accountClusters';
+  | 'accountClusters'
+  | 'webhookProbes';
 
 /** A resource type that could not be read (403, throttling, unreachable cluster). */
 export interface CollectionError {
@@ -226,6 +240,8 @@ export interface ClusterState {
   readonly namespaces?: readonly Namespace[];
   readonly podIdentityAssociations?: readonly PodIdentityAssociation[];
   readonly accountClusters?: readonly AccountCluster[];
+  /** Dry-run probes of the webhook; undefined when the probe did not run (offline, or without --probe). */
+  readonly webhookProbes?: readonly WebhookProbe[];
   /** Accounts whose roles were collected; a role ARN in any other account cannot be verified. */
   readonly readableAccounts: readonly string[];
   readonly collectionErrors: readonly CollectionError[];

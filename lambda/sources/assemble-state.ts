@@ -14,6 +14,7 @@ import type {
   Pod,
   PodIdentityAssociation,
   ServiceAccount,
+  WebhookProbe,
 } from '../model/cluster-state';
 import {
   parseAccountCluster,
@@ -76,6 +77,7 @@ type Lists = { -readonly [P in ListPart]?: ListRecords[P][] };
 /** Accumulates one cluster's state; `source` names where each part came from (a file, or a live API). */
 export class ClusterStateAssembler {
   private cluster: ClusterInfo | undefined;
+  private webhookProbes: readonly WebhookProbe[] | undefined;
   private readonly lists: Lists = {};
   private readonly malformed: { readonly part: ListPart; readonly object: MalformedObject }[] = [];
   private readonly errors: CollectionError[] = [];
@@ -130,18 +132,33 @@ export class ClusterStateAssembler {
     }
   }
 
+  /** The results of the live webhook probe (only when it ran). */
+  probed(probes: readonly WebhookProbe[]): void {
+    this.webhookProbes = probes;
+  }
+
   /** Records that a part could not be read; its checks will be skipped and IRSA-X01/X02 will say why. */
   failed(error: CollectionError): void {
     this.errors.push(error);
     if (error.resource !== 'cluster-connection') delete this.lists[error.resource as ListPart];
   }
 
-  /** The state; `readableAccounts` defaults to the accounts of the cluster and the collected roles. */
+  /**
+   * The state. `readableAccounts` are the accounts whose roles were listed in full (live collection knows);
+   * without it only the cluster's own account counts: a roles.json merged from a few `get-role` calls in
+   * another account says nothing about the other roles there (they would all look deleted, IRSA-S02).
+   * Roles of other accounts that are present are still found by exact ARN; absent ones become IRSA-S04.
+   */
   build(readableAccounts?: readonly string[]): ClusterState {
     if (this.cluster === undefined) throw new Error('the cluster was never set');
     const { lists } = this;
-    const accounts = new Set(readableAccounts ?? (lists.roles ?? []).map((role) => role.accountId));
-    if (this.cluster.accountId !== undefined) accounts.add(this.cluster.accountId);
+    const clusterAccount = this.cluster.accountId;
+    const accounts = new Set(
+      readableAccounts ??
+        // A cluster without an ARN gives no account: then the roles' own accounts are the best guess.
+        (clusterAccount === undefined ? (lists.roles ?? []).map((role) => role.accountId) : []),
+    );
+    if (clusterAccount !== undefined) accounts.add(clusterAccount);
     return {
       cluster: this.cluster,
       oidcProviders: lists.oidcProviders ?? [],
@@ -154,6 +171,7 @@ export class ClusterStateAssembler {
         ? {}
         : { podIdentityAssociations: lists.podIdentityAssociations }),
       ...(lists.accountClusters === undefined ? {} : { accountClusters: lists.accountClusters }),
+      ...(this.webhookProbes === undefined ? {} : { webhookProbes: this.webhookProbes }),
       readableAccounts: [...accounts].filter((account) => account !== ''),
       collectionErrors: [...this.errors],
       malformedObjects: this.malformed.map(({ object }) => object),

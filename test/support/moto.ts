@@ -6,7 +6,7 @@ import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import type { AwsCredentialIdentity } from '@smithy/types';
 import { afterAll, beforeAll, beforeEach } from 'vitest';
-import { type AwsClients, type AwsCredentials, createAwsClients } from '../../lambda/sources/aws/aws-clients';
+import { type AwsClients, createAwsClients } from '../../lambda/sources/aws/aws-clients';
 
 /** moto accepts any key pair; these are AWS's documented example keys, so nothing real is ever signed. */
 export const MOTO_CREDENTIALS: AwsCredentialIdentity = {

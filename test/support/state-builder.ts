@@ -240,3 +240,95 @@ export function healthyState(overrides: Partial<ClusterState> = {}): ClusterStat
 export function statementsOf(policy: TrustPolicy | undefined): readonly TrustStatement[] {
   return policy?.statements ?? [];
 }
+
+/** This cluster's issuer as the OIDC provider of the other account (hub-and-spoke IRSA). */
+export const OTHER_PROVIDER_ARN = `arn:aws:iam::${OTHER_ACCOUNT}:oidc-provider/${ISSUER}`;
+
+/** A role of the other account that admits one ServiceAccount of this cluster through that account's provider. */
+export function otherAccountIrsaRole(name: string, namespace: string, serviceAccountName: string): IamRole {
+  const document = trustDocument(
+    webIdentityStatement(`system:serviceaccount:${namespace}:${serviceAccountName}`, {
+      providerArn: OTHER_PROVIDER_ARN,
+    }),
+  );
+  return {
+    ...role(name, document),
+    arn: `arn:aws:iam::${OTHER_ACCOUNT}:role/${name}`,
+    accountId: OTHER_ACCOUNT,
+  };
+}
+
+/** A statement with one more condition block (e.g. `DateLessThan` on `aws:CurrentTime`) beside its own. */
+export function withCondition(
+  statement: object,
+  operator: string,
+  key: string,
+  value: string | string[],
+): object {
+  const { Condition: conditions = {} } = statement as { Condition?: Record<string, Record<string, unknown>> };
+  return {
+    ...statement,
+    Condition: { ...conditions, [operator]: { ...(conditions[operator] ?? {}), [key]: value } },
+  };
+}
+
+/** A container as the webhook leaves it for a ServiceAccount with an EKS Pod Identity association. */
+export function podIdentityContainer(name: string, extra: Partial<Container> = {}): Container {
+  return {
+    name,
+    kind: 'container',
+    env: [
+      { name: 'AWS_STS_REGIONAL_ENDPOINTS', value: 'regional' },
+      { name: 'AWS_CONTAINER_CREDENTIALS_FULL_URI', value: 'http://169.254.170.23/v1/credentials' },
+      {
+        name: 'AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE',
+        value: '/var/run/secrets/pods.eks.amazonaws.com/serviceaccount/eks-pod-identity-token',
+      },
+    ],
+    envFrom: [],
+    volumeMounts: [
+      {
+        name: 'eks-pod-identity-token',
+        mountPath: '/var/run/secrets/pods.eks.amazonaws.com/serviceaccount',
+        readOnly: true,
+      },
+    ],
+    ...extra,
+  };
+}
+
+/** A pod mutated for EKS Pod Identity: the container env and mount, the label and the eks-pod-identity-token volume. */
+export function podIdentityPod(
+  namespace: string,
+  name: string,
+  serviceAccountName: string,
+  overrides: Partial<Pod> = {},
+): Pod {
+  return pod(namespace, name, serviceAccountName, undefined, {
+    labels: { app: serviceAccountName, 'eks.amazonaws.com/pod-identity': 'enabled' },
+    containers: [podIdentityContainer('app')],
+    tokenVolumes: [
+      {
+        volumeName: 'eks-pod-identity-token',
+        audience: 'pods.eks.amazonaws.com',
+        expirationSeconds: 86400,
+        path: 'eks-pod-identity-token',
+      },
+    ],
+    ...overrides,
+  });
+}
+
+/** The EKS Pod Identity association of one ServiceAccount of this cluster. */
+export function podIdentityAssociation(
+  namespace: string,
+  serviceAccountName: string,
+  roleName = `${serviceAccountName}-pod-identity`,
+): NonNullable<ClusterState['podIdentityAssociations']>[number] {
+  return {
+    associationId: 'a-3kq9xw2vbn7yplm4t',
+    namespace,
+    serviceAccount: serviceAccountName,
+    roleArn: roleArn(roleName),
+  };
+}

@@ -148,6 +148,30 @@ export async function* listPages(
   }
 }
 
+/**
+ * Creates a pod; with `dryRun` the API server runs admission (the mutating webhooks included) and returns
+ * the pod as it would be stored, without storing it. Returns the API's JSON for the pod.
+ */
+export async function createPod(
+  config: KubeConfig,
+  namespace: string,
+  pod: unknown,
+  options: { readonly dryRun: boolean; readonly timeoutMs?: number },
+): Promise<unknown> {
+  const client = new ApiClient(
+    config,
+    'pods',
+    { ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }), maxThrottleRetries: 2 },
+    options.dryRun ? 'dry-run creating' : 'creating',
+  );
+  try {
+    const query = options.dryRun ? '?dryRun=All' : '';
+    return await client.post(`/api/v1/namespaces/${encodeURIComponent(namespace)}/pods${query}`, pod);
+  } finally {
+    client.close();
+  }
+}
+
 interface ListPage {
   readonly items: readonly unknown[];
   readonly continueToken?: string;
@@ -177,6 +201,7 @@ class ApiClient {
     private readonly config: KubeConfig,
     private readonly resource: KubeResource,
     private readonly options: ListOptions,
+    private readonly verb = 'listing',
   ) {
     const server = config.getCurrentCluster()?.server;
     if (server === undefined)
@@ -185,10 +210,19 @@ class ApiClient {
   }
 
   /** GETs a path and returns the parsed JSON, retrying throttling and a reset of a reused connection. */
-  async get(path: string): Promise<unknown> {
+  get(path: string): Promise<unknown> {
+    return this.call(path, 'GET');
+  }
+
+  /** POSTs a JSON object (a create), with the same retries and error mapping as a GET. */
+  post(path: string, body: unknown): Promise<unknown> {
+    return this.call(path, 'POST', JSON.stringify(body));
+  }
+
+  private async call(path: string, method: 'GET' | 'POST', body?: string): Promise<unknown> {
     const maxRetries = this.options.maxThrottleRetries ?? DEFAULT_THROTTLE_RETRIES;
     for (let attempt = 0; ; attempt += 1) {
-      const response = await this.send(path);
+      const response = await this.send(path, method, body);
       if (response.status === 429 && attempt < maxRetries) {
         await sleep(retryDelayMs(response.retryAfter, attempt));
         continue;
@@ -201,24 +235,37 @@ class ApiClient {
     this.agent?.destroy();
   }
 
-  private async send(path: string, isRetry = false): Promise<RawResponse> {
+  private async send(
+    path: string,
+    method: 'GET' | 'POST',
+    body?: string,
+    isRetry = false,
+  ): Promise<RawResponse> {
     const options = await this.requestOptions();
     // The server's path may carry a prefix (an API proxy such as Rancher serves clusters under /k8s/clusters/ID).
     const fullPath = `${this.server.pathname.replace(/\/$/, '')}${path}`;
     try {
-      return await exchange({
-        ...options,
-        protocol: this.server.protocol,
-        hostname: this.server.hostname,
-        port: this.server.port === '' ? undefined : this.server.port,
-        path: fullPath,
-        method: 'GET',
-        headers: { ...options.headers, accept: 'application/json', 'user-agent': 'irsa-auditor' },
-        timeout: this.options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
-      });
+      return await exchange(
+        {
+          ...options,
+          protocol: this.server.protocol,
+          hostname: this.server.hostname,
+          port: this.server.port === '' ? undefined : this.server.port,
+          path: fullPath,
+          method,
+          headers: {
+            ...options.headers,
+            accept: 'application/json',
+            'user-agent': 'irsa-auditor',
+            ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+          },
+          timeout: this.options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+        },
+        body,
+      );
     } catch (error) {
       // A keep-alive connection the server closed while idle fails on reuse; Node's docs advise one retry.
-      if (!isRetry && error instanceof ReusedSocketError) return this.send(path, true);
+      if (!isRetry && error instanceof ReusedSocketError) return this.send(path, method, body, true);
       throw this.networkError(error instanceof ReusedSocketError ? error.cause : error);
     }
   }
@@ -287,7 +334,7 @@ class ApiClient {
   }
 
   private where(): string {
-    return `listing ${this.resource} at ${this.server.host}`;
+    return `${this.verb} ${this.resource} at ${this.server.host}`;
   }
 
   private bodyOf(response: RawResponse): unknown {
@@ -350,7 +397,7 @@ class ReusedSocketError extends Error {
   }
 }
 
-function exchange(options: RequestOptions): Promise<RawResponse> {
+function exchange(options: RequestOptions, body?: string): Promise<RawResponse> {
   return new Promise((resolve, reject) => {
     const outgoing = request(options, (response: IncomingMessage) => {
       const chunks: Buffer[] = [];
@@ -370,7 +417,7 @@ function exchange(options: RequestOptions): Promise<RawResponse> {
       const reset = (error as NodeJS.ErrnoException).code === 'ECONNRESET';
       reject(reset && outgoing.reusedSocket ? new ReusedSocketError(error) : error);
     });
-    outgoing.end();
+    outgoing.end(body);
   });
 }
 

@@ -3,6 +3,7 @@
 // (IRSA-X01 for the connection, IRSA-X02 for one resource type); this function never throws for them.
 
 import { DescribeClusterCommand } from '@aws-sdk/client-eks';
+import type { KubeConfig } from '@kubernetes/client-node';
 import type { ClusterState, CollectionError } from '../../model/cluster-state';
 import { parseRoleArn } from '../../policy/arn';
 import { ClusterStateAssembler, type ListPart } from '../assemble-state';
@@ -15,6 +16,7 @@ import {
   kubeConfigFor,
   listPages,
 } from '../kube/list-resources';
+import { type ProbeCandidate, probeWebhook } from '../kube/probe-webhook';
 import type { SnapshotWriter } from '../snapshot/write-snapshot';
 
 const ROLE_ARN_ANNOTATION = 'eks.amazonaws.com/role-arn';
@@ -48,6 +50,8 @@ export interface CollectClusterOptions {
   readonly namespaces?: readonly string[];
   /** When given, every collected object is also written as a §3 snapshot. */
   readonly snapshot?: SnapshotWriter;
+  /** Dry-run create a probe pod in up to this many namespaces with IRSA ServiceAccounts (IRSA-W07); off when absent. */
+  readonly probeNamespaces?: number;
   readonly onProgress?: (message: string) => void;
 }
 
@@ -75,12 +79,19 @@ export async function collectCluster(options: CollectClusterOptions): Promise<Cl
   assembler.setCluster(cluster);
   await snapshot?.writeCluster(cluster);
 
-  const roleArns = new Set<string>();
+  const candidates: ProbeCandidate[] = [];
   const endpoint = {
     ...(typeof cluster.endpoint === 'string' ? { endpoint: cluster.endpoint } : {}),
     ...(caDataOf(cluster) === undefined ? {} : { caData: caDataOf(cluster) }),
   };
-  await collectKubernetes(options, endpoint, assembler, roleArns, progress);
+  const config = await collectKubernetes(options, endpoint, assembler, candidates, progress);
+  if (config !== undefined && options.probeNamespaces !== undefined && options.probeNamespaces > 0) {
+    progress(`${clusterName}: probing the webhook with dry-run pods`);
+    const result = await probeWebhook(config, candidates, { maxNamespaces: options.probeNamespaces });
+    assembler.probed(result.probes);
+    if (result.error !== undefined) assembler.failed(result.error);
+  }
+  const roleArns = new Set(candidates.map((candidate) => candidate.roleArn));
 
   progress(`${clusterName}: reading IAM and EKS`);
   const aws = await collectAws(clients, { clusterName, cluster, roleArns: [...roleArns] });
@@ -103,17 +114,17 @@ async function collectKubernetes(
   options: CollectClusterOptions,
   endpoint: ClusterEndpoint,
   assembler: ClusterStateAssembler,
-  roleArns: Set<string>,
+  candidates: ProbeCandidate[],
   progress: (message: string) => void,
-): Promise<void> {
+): Promise<KubeConfig | undefined> {
   const { clusterName, snapshot } = options;
   const namespaces = options.namespaces ?? [];
-  let config: Awaited<ReturnType<typeof kubeConfigFor>>;
+  let config: KubeConfig;
   try {
     config = await kubeConfigFor(options.kubeTarget(endpoint));
   } catch (error) {
     assembler.failed({ resource: 'cluster-connection', reason: 'kubeconfig', message: oneLine(error) });
-    return;
+    return undefined;
   }
   for (const resource of KUBERNETES_LISTS) {
     const file = snapshot?.openList(resource);
@@ -131,7 +142,7 @@ async function collectKubernetes(
         });
         for await (const page of pages) {
           assembler.add(resource, page);
-          if (resource === 'serviceAccounts') for (const arn of roleArnsOf(page)) roleArns.add(arn);
+          if (resource === 'serviceAccounts') candidates.push(...annotatedIn(page));
           await file?.add(page);
         }
       }
@@ -140,9 +151,10 @@ async function collectKubernetes(
       await file?.close();
       const failure = kubeFailure(resource, error);
       assembler.failed(failure);
-      if (failure.resource === 'cluster-connection') return;
+      if (failure.resource === 'cluster-connection') return undefined;
     }
   }
+  return config;
 }
 
 function kubeFailure(resource: KubeResource, error: unknown): CollectionError {
@@ -154,18 +166,25 @@ function kubeFailure(resource: KubeResource, error: unknown): CollectionError {
   return { resource, reason: 'error', message: oneLine(error) };
 }
 
-/** Valid role ARNs named by ServiceAccount annotations in a raw page: the only roles worth fetching. */
-function roleArnsOf(items: readonly unknown[]): string[] {
-  const arns: string[] = [];
+/** ServiceAccounts of a raw page that name a valid role: the only roles worth fetching, and the ones to probe. */
+function annotatedIn(items: readonly unknown[]): ProbeCandidate[] {
+  const annotated: ProbeCandidate[] = [];
   for (const item of items) {
-    const annotations = (item as { metadata?: { annotations?: Record<string, unknown> } }).metadata
-      ?.annotations;
-    const value = annotations?.[ROLE_ARN_ANNOTATION];
-    if (typeof value !== 'string') continue;
+    const metadata = (
+      item as { metadata?: { name?: unknown; namespace?: unknown; annotations?: Record<string, unknown> } }
+    ).metadata;
+    const value = metadata?.annotations?.[ROLE_ARN_ANNOTATION];
+    if (
+      typeof value !== 'string' ||
+      typeof metadata?.name !== 'string' ||
+      typeof metadata.namespace !== 'string'
+    )
+      continue;
     const parsed = parseRoleArn(value);
-    if (parsed.ok) arns.push(parsed.value.arn);
+    if (parsed.ok)
+      annotated.push({ namespace: metadata.namespace, name: metadata.name, roleArn: parsed.value.arn });
   }
-  return arns;
+  return annotated;
 }
 
 function caDataOf(cluster: Record<string, unknown>): string | undefined {

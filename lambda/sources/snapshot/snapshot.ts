@@ -1,7 +1,7 @@
 // Reads a §3 snapshot directory into a ClusterState. A missing required file or a file of the wrong
 // shape is a SnapshotError naming the file and JSON path; one malformed object is recorded and skipped.
 
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ClusterState } from '../../model/cluster-state';
 import { ClusterStateAssembler, LIST_PARTS, type ListPart } from '../assemble-state';
@@ -37,8 +37,21 @@ export class SnapshotError extends Error {
   }
 }
 
+/** The snapshot path itself is unusable: it does not exist, or it is not a directory. */
+export class SnapshotDirectoryError extends SnapshotError {
+  constructor(
+    readonly directory: string,
+    problem: string,
+  ) {
+    super(directory, problem);
+    this.name = 'SnapshotDirectoryError';
+    this.message = `snapshot directory ${directory} ${problem}`;
+  }
+}
+
 /** Reads every snapshot file of a directory and builds the state. */
 export async function loadSnapshot(directory: string): Promise<ClusterState> {
+  await assertDirectory(directory);
   const documents: Partial<Record<SnapshotPart, unknown>> = {};
   for (const [part, { file, required }] of Object.entries(SNAPSHOT_FILES) as [
     SnapshotPart,
@@ -60,6 +73,23 @@ export async function loadSnapshot(directory: string): Promise<ClusterState> {
     }
   }
   return stateFromSnapshot(documents);
+}
+
+// Without this, a mistyped path would surface as the first required file being missing.
+async function assertDirectory(directory: string): Promise<void> {
+  let isDirectory: boolean;
+  try {
+    isDirectory = (await stat(directory)).isDirectory();
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR')
+      throw new SnapshotDirectoryError(directory, 'does not exist');
+    throw new SnapshotDirectoryError(
+      directory,
+      `cannot be read (${code ?? (error instanceof Error ? error.message : 'unknown error')})`,
+    );
+  }
+  if (!isDirectory) throw new SnapshotDirectoryError(directory, 'is not a directory');
 }
 
 async function readOptional(path: string, file: string): Promise<string | undefined> {

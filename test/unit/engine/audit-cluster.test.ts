@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Check } from '../../../lambda/checks/check';
-import { buildRegistry, CHECKS } from '../../../lambda/checks/registry';
+import { buildRegistry, CHECKS, checkById, RegistryError } from '../../../lambda/checks/registry';
 import { auditCluster, fingerprint } from '../../../lambda/engine/audit-cluster';
 import { SEVERITIES } from '../../../lambda/model/finding';
 import { healthyState, NOW, pod } from '../../support/state-builder';
@@ -53,6 +53,7 @@ describe('auditCluster', () => {
     const x02 = report.findings.find((finding) => finding.check === 'IRSA-X02')!;
     expect(x02.evidence.skippedChecks).toEqual(expect.arrayContaining(['IRSA-P01', 'IRSA-P02', 'IRSA-W05']));
     expect(x02.evidence.skippedChecks).not.toContain('IRSA-S05');
+    expect(x02.message).toContain('IRSA-P01');
   });
 
   it('audits only AWS-side checks of an unreachable cluster and reports IRSA-X01', () => {
@@ -111,6 +112,12 @@ describe('auditCluster', () => {
 describe('check registry', () => {
   it('refuses a duplicate check ID', () => {
     expect(() => buildRegistry([throwing, { ...throwing }])).toThrow('IRSA-Z01 is registered twice');
+    expect(() => buildRegistry([throwing, { ...throwing }])).toThrow(RegistryError);
+  });
+
+  it('refuses a malformed check ID and a lookup of an unregistered one with a RegistryError', () => {
+    expect(() => buildRegistry([{ ...throwing, id: 'IRSA-1' }])).toThrow(RegistryError);
+    expect(() => checkById('IRSA-Z99')).toThrow(new RegistryError('IRSA-Z99', 'is not registered'));
   });
 
   it('lists checks in catalogue order', () => {

@@ -1,4 +1,7 @@
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { AuditContext } from '../../../lambda/checks/context';
+import { parseRoleArn } from '../../../lambda/policy/arn';
 import { loadSnapshot, SnapshotError } from '../../../lambda/sources/snapshot/snapshot';
 import { copyExample, EXAMPLES, exampleItems, type SnapshotCopy } from '../../support/snapshot-dir';
 
@@ -178,5 +181,44 @@ describe('loadSnapshot', () => {
     expect(state.malformedObjects).toEqual([
       expect.objectContaining({ kind: 'Role', path: '$.Roles[0].AssumeRolePolicyDocument' }),
     ]);
+  });
+
+  it('says that a snapshot directory does not exist, instead of naming the first missing file', async () => {
+    const missing = join(EXAMPLES, 'no-such-snapshot');
+
+    const error = await loadError(missing);
+
+    expect(error.message).toBe(`snapshot directory ${missing} does not exist`);
+  });
+
+  it('says that a snapshot path is not a directory', async () => {
+    const file = join(EXAMPLES, 'healthy', 'cluster.json');
+
+    const error = await loadError(file);
+
+    expect(error.message).toBe(`snapshot directory ${file} is not a directory`);
+  });
+
+  it("reads only the cluster's account as readable, so a role merged from another account hides no others", async () => {
+    copy = await copyExample('healthy');
+    const other = 'arn:aws:iam::444455556666:role/shared/fx-rates-reader';
+    const roles = (await copy.readJson('roles.json')) as { Roles: Record<string, unknown>[] };
+    const merged = { ...roles.Roles[0], Arn: other, RoleName: 'fx-rates-reader', Path: '/shared/' };
+    await copy.writeJson('roles.json', { Roles: [...roles.Roles, merged] });
+
+    const state = await loadSnapshot(copy.directory);
+
+    expect(state.readableAccounts).toEqual(['111122223333']);
+    const context = new AuditContext(state, { now: new Date(), webhookName: 'iam-for-pods.amazonaws.com' });
+    const arn = (value: string) => {
+      const parsed = parseRoleArn(value);
+      if (!parsed.ok) throw new Error(`not a role ARN: ${value}`);
+      return parsed.value;
+    };
+    expect(context.resolveRole(arn(other)).status).toBe('found');
+    expect(context.resolveRole(arn('arn:aws:iam::444455556666:role/other-team')).status).toBe(
+      'unreadable-account',
+    );
+    expect(context.resolveRole(arn('arn:aws:iam::111122223333:role/deleted')).status).toBe('missing');
   });
 });

@@ -1,0 +1,60 @@
+import type { WebhookProbe } from '../model/cluster-state';
+import type { Check } from './check';
+import type { AuditContext } from './context';
+import { selectorMatches } from './label-selector';
+import { ruleMatchesPodCreate } from './w04-webhook-rules';
+
+/** Reading the configuration is not proof: a dry-run create shows whether the webhook mutates pods right now. */
+export const w07WebhookProbe: Check = {
+  id: 'IRSA-W07',
+  title: 'A dry-run pod with an IRSA ServiceAccount comes back with credentials injected.',
+  severity: 'critical',
+  remediation: 'Fix the webhook causes named in the finding (IRSA-W01/W02/W04/W05), then probe again.',
+  needs: ['webhookProbes'],
+  *run(context) {
+    for (const probe of context.state.webhookProbes ?? []) {
+      if (probe.outcome === 'mutated') continue;
+      const causes = likelyCauses(context, probe);
+      const what =
+        probe.outcome === 'rejected'
+          ? `was rejected by the API server (${probe.detail ?? 'no reason given'})`
+          : `came back without ${probe.missing.join(', ')}`;
+      yield {
+        resource: { kind: 'Namespace', name: probe.namespace },
+        key: probe.outcome,
+        message: `A dry-run pod with ServiceAccount ${probe.namespace}/${probe.serviceAccount} ${what}: new pods there get no IRSA credentials${probe.outcome === 'rejected' ? ' or are not created at all' : ''}.`,
+        evidence: {
+          serviceAccount: `${probe.namespace}/${probe.serviceAccount}`,
+          roleArn: probe.roleArn,
+          outcome: probe.outcome,
+          missing: [...probe.missing],
+          ...(probe.detail === undefined ? {} : { apiServerMessage: probe.detail }),
+          likelyCauses: causes,
+        },
+        remediation: `${causes.length > 0 ? `Fix ${causes.join('; ')}.` : 'The configuration looks right, so the webhook itself is failing: check the pod identity webhook is running and reachable from the API server.'} Then run the audit with --probe again, and re-create the pods created since the webhook broke (IRSA-P01).`,
+      };
+    }
+  },
+};
+
+/** The static reasons a probe would fail, from the webhook configuration, so the finding points somewhere. */
+function likelyCauses(context: AuditContext, probe: WebhookProbe): string[] {
+  const located = context.webhook;
+  if (located === undefined)
+    return [`IRSA-W01: no webhook named ${context.options.webhookName} is configured`];
+  const { webhook } = located;
+  const causes: string[] = [];
+  const clusterCa = new Set(
+    context.state.cluster.certificateAuthority.certificates.map((c) => c.sha256Fingerprint),
+  );
+  if (!webhook.caBundle.certificates.some((certificate) => clusterCa.has(certificate.sha256Fingerprint))) {
+    causes.push(`IRSA-W02: the caBundle of ${webhook.name} does not hold the cluster CA`);
+  }
+  if (!webhook.rules.some(ruleMatchesPodCreate)) {
+    causes.push(`IRSA-W04: the rules of ${webhook.name} do not match pod CREATE`);
+  }
+  if (!selectorMatches(webhook.namespaceSelector, context.namespaceLabels(probe.namespace).labels)) {
+    causes.push(`IRSA-W05: the namespaceSelector of ${webhook.name} excludes namespace ${probe.namespace}`);
+  }
+  return causes;
+}
