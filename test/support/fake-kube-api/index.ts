@@ -1,19 +1,29 @@
 // A fake Kubernetes API server for tests and the demo (SPEC §9): real HTTPS with a generated CA, bearer
 // tokens checked as EKS checks them, legacy discovery, paginated lists with 410 for stale continue
-// tokens, and injectable 403s, 429s and latency. See README.md beside this file.
+// tokens, pod create (and dry run) through the stored mutating webhooks over real HTTPS, and injectable
+// 403s, 429s and latency. See README.md beside this file.
 
 import { randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { issueServingCertificates } from './certificates';
+import type { FakeWebhookCall } from './admission';
+import {
+  type CertificateAuthority,
+  issueLeafCertificate,
+  issueServingCertificates,
+  type LeafCertificateOptions,
+  type ServingCertificate,
+} from './certificates';
 import { EksTokenRejectedError, isEksToken, type TestAwsCredentials, verifyEksToken } from './eks-token';
+import { createPod } from './pod-create';
 import {
   ADMISSION_GROUP,
   apiVersionOf,
   discoveryDocuments,
   type FakeObjects,
   type FakeResource,
+  type KubeObject,
   ObjectStore,
   RESOURCES,
   type ResourceSpec,
@@ -33,9 +43,14 @@ import {
   unauthorized,
 } from './status';
 
+export type { FakeWebhookCall, FakeWebhookOutcome } from './admission';
+export type { CertificateAuthority, LeafCertificateOptions, ServingCertificate } from './certificates';
 export type { TestAwsCredentials } from './eks-token';
 export { testEksToken } from './eks-token';
 export type { FakeObjects, FakeResource, KubeObject } from './resources';
+
+/** The verbs whose authorization a test can take away with `forbid`. */
+export type FakeVerb = 'get' | 'list' | 'create';
 
 /** How to start the fake API server. */
 export interface FakeKubeApiOptions {
@@ -51,8 +66,13 @@ export interface FakeKubeApiOptions {
   readonly latencyMs?: number;
   /** The clock that decides whether an EKS token has expired (default: the system clock). */
   readonly now?: () => Date;
-  /** The user named in 403 messages (default `fake-kube-api-user`). */
+  /** The user named in 403 messages and in AdmissionReview `userInfo` (default `fake-kube-api-user`). */
   readonly userName?: string;
+  /**
+   * Where webhook `clientConfig.service` references are served: `namespace/name` → base URL such as
+   * `https://127.0.0.1:8443`. An unmapped service fails the call as a service without endpoints does.
+   */
+  readonly services?: Readonly<Record<string, string>>;
 }
 
 /** One request the server answered, for asserting call counts and paths. */
@@ -61,8 +81,10 @@ export interface FakeKubeRequest {
   readonly path: string;
   readonly query: Readonly<Record<string, string>>;
   readonly status: number;
-  /** The resource type a list or get addressed; absent for discovery and unknown paths. */
+  /** The resource type a list, get or create addressed; absent for discovery and unknown paths. */
   readonly resource?: FakeResource;
+  /** The verb of a resource request, as RBAC names it. */
+  readonly verb?: FakeVerb;
   /** Why the token was refused (401 only); never the token itself. */
   readonly authProblem?: string;
 }
@@ -105,16 +127,28 @@ export interface FakeKubeApi {
   readonly caData: string;
   /** The static bearer token the server accepts. */
   readonly token: string;
+  /** The cluster CA's certificate and key, to sign the serving certificate of a webhook the cluster trusts. */
+  readonly certificateAuthority: CertificateAuthority;
+  /** Issues a serving certificate signed by the cluster CA (for 127.0.0.1 and localhost unless told). */
+  issueCertificate(options?: LeafCertificateOptions): Promise<ServingCertificate>;
   /** Every request answered so far, oldest first (a live view). */
   readonly requests: readonly FakeKubeRequest[];
-  /** Forgets the request log. */
+  /** Every webhook a pod create matched, oldest first, and what became of it (a live view). */
+  readonly webhookCalls: readonly FakeWebhookCall[];
+  /** Forgets the request log and the webhook call log. */
   clearRequests(): void;
+  /** The objects of a type as stored now (one namespace's, when given), in key order; not a request. */
+  objects(resource: FakeResource, namespace?: string): readonly KubeObject[];
+  /** One stored object (namespace '' for cluster-scoped types), with `kind` and `apiVersion`; not a request. */
+  object(resource: FakeResource, namespace: string, name: string): KubeObject | undefined;
   /** Replaces the objects of the given types; bumps the resourceVersion, so older continue tokens turn stale. */
   setObjects(objects: FakeObjects): void;
-  /** Denies list and get of a resource type with 403 Forbidden until `permit`. */
-  forbid(resource: FakeResource): void;
-  /** Lifts `forbid`. */
-  permit(resource: FakeResource): void;
+  /** Denies verbs on a resource type with 403 Forbidden until `permit`; without verbs, list and get. */
+  forbid(resource: FakeResource, ...verbs: FakeVerb[]): void;
+  /** Lifts `forbid` for these verbs (without verbs, for all). */
+  permit(resource: FakeResource, ...verbs: FakeVerb[]): void;
+  /** Serves a webhook `clientConfig.service` reference at `baseUrl` (undefined: the service has no endpoints). */
+  setServiceEndpoint(namespace: string, name: string, baseUrl: string | undefined): void;
   /** Answers the next `times` requests for a resource type with 429 and `Retry-After`. */
   throttle(resource: FakeResource, times: number, retryAfterSeconds?: number): void;
   /** Makes every continue token issued so far answer 410 Gone (reason Expired), as after an etcd compaction. */
@@ -142,7 +176,20 @@ interface Answer {
   readonly body: unknown;
   readonly headers?: Readonly<Record<string, string>>;
   readonly resource?: FakeResource;
+  readonly verb?: FakeVerb;
   readonly authProblem?: string;
+}
+
+/** The request body and its media type (only a create reads them). */
+interface RequestBody {
+  readonly text: string;
+  readonly contentType: string;
+}
+
+function verbOf(method: string, name: string | undefined): FakeVerb | undefined {
+  if (method === 'POST') return name === undefined ? 'create' : undefined;
+  if (method === 'GET') return name === undefined ? 'list' : 'get';
+  return undefined;
 }
 
 /** Starts the fake API server on a free loopback port, with a CA and certificate issued for this run. */
@@ -155,7 +202,13 @@ export async function startFakeKubeApi(options: FakeKubeApiOptions = {}): Promis
   const now = options.now ?? (() => new Date());
   const userName = options.userName ?? 'fake-kube-api-user';
   const requests: FakeKubeRequest[] = [];
-  const denied = new Set<FakeResource>();
+  const webhookCalls: FakeWebhookCall[] = [];
+  const denied = new Map<FakeResource, Set<FakeVerb>>();
+  const services = new Map<string, string>(Object.entries(options.services ?? {}));
+  const authority: CertificateAuthority = {
+    certificatePem: certificates.caPem,
+    keyPem: certificates.caKeyPem,
+  };
   const throttled = new Map<FakeResource, { times: number; retryAfterSeconds: number }>();
   let latencyMs = options.latencyMs ?? 0;
   let epoch = 0;
@@ -236,39 +289,51 @@ export async function startFakeKubeApi(options: FakeKubeApiOptions = {}): Promis
     };
   };
 
-  const serveResource = (
+  const serveResource = async (
     method: string,
     spec: ResourceSpec,
     namespace: string | undefined,
     name: string | undefined,
     query: URLSearchParams,
-  ): Answer => {
+    body: RequestBody,
+  ): Promise<Answer> => {
     if (spec.namespaced === false && namespace !== undefined) return pathNotFound();
-    const fault = injectedFault(spec, namespace, name, method);
-    if (fault !== undefined) return { ...fault, resource: spec.resource };
-    if (method === 'POST' && spec.resource === 'pods' && namespace !== undefined && name === undefined) {
-      // Extension point (SPEC §9, a later issue): server-side dry-run pod CREATE (`?dryRun=All`) that sends
-      // an AdmissionReview to the configured mutating webhook over HTTPS, trusting its caBundle, applies the
-      // JSONPatch and honours failurePolicy. Until it exists, the verb answers 405 like a server without it.
-      return { ...methodNotAllowed(method), resource: spec.resource };
+    const verb = verbOf(method, name);
+    const tag = { resource: spec.resource, ...(verb === undefined ? {} : { verb }) };
+    const fault = injectedFault(spec, namespace, name, verb);
+    if (fault !== undefined) return { ...fault, ...tag };
+    if (verb === 'create' && spec.resource === 'pods' && namespace !== undefined) {
+      const created = await createPod({
+        store,
+        namespace,
+        body: body.text,
+        contentType: body.contentType,
+        query,
+        userName,
+        now,
+        resolveService: (serviceNamespace, serviceName) => services.get(`${serviceNamespace}/${serviceName}`),
+        onCall: (call) => webhookCalls.push(call),
+      });
+      return { ...created, ...tag };
     }
-    if (method !== 'GET') return { ...methodNotAllowed(method), resource: spec.resource };
-    return name === undefined ? list(spec, namespace, query) : getOne(spec, namespace, name);
+    if (method !== 'GET') return { ...methodNotAllowed(method), ...tag };
+    return name === undefined
+      ? { ...list(spec, namespace, query), ...tag }
+      : { ...getOne(spec, namespace, name), ...tag };
   };
 
   const injectedFault = (
     spec: ResourceSpec,
     namespace: string | undefined,
     name: string | undefined,
-    method: string,
+    verb: FakeVerb | undefined,
   ): StatusResponse | undefined => {
     const throttle = throttled.get(spec.resource);
     if (throttle !== undefined && throttle.times > 0) {
       throttle.times -= 1;
       return tooManyRequests(throttle.retryAfterSeconds);
     }
-    if (!denied.has(spec.resource)) return undefined;
-    const verb = method === 'POST' ? 'create' : name === undefined ? 'list' : 'get';
+    if (verb === undefined || !(denied.get(spec.resource)?.has(verb) ?? false)) return undefined;
     return forbiddenResource(userName, verb, spec.resource, spec.group, namespace, name);
   };
 
@@ -277,6 +342,7 @@ export async function startFakeKubeApi(options: FakeKubeApiOptions = {}): Promis
     path: string,
     query: URLSearchParams,
     authorization: string | undefined,
+    body: RequestBody,
   ): Promise<Answer> => {
     const authProblem = await authenticate(authorization);
     const publicPath = ['/version', '/healthz', '/livez', '/readyz'].includes(path);
@@ -316,7 +382,7 @@ export async function startFakeKubeApi(options: FakeKubeApiOptions = {}): Promis
     const [plural, name, ...more] = tail;
     const spec = plural === undefined ? undefined : resourceAt(group, version, plural);
     if (spec === undefined || more.length > 0) return pathNotFound();
-    return serveResource(method, spec, namespace, name, query);
+    return serveResource(method, spec, namespace, name, query, body);
   };
 
   const server: Server = createServer(
@@ -324,12 +390,22 @@ export async function startFakeKubeApi(options: FakeKubeApiOptions = {}): Promis
     (request, response) => {
       const url = new URL(request.url ?? '/', 'https://127.0.0.1');
       const method = request.method ?? 'GET';
+      const chunks: Buffer[] = [];
+      const received = new Promise<RequestBody>((resolve, reject) => {
+        request.on('data', (chunk: Buffer) => chunks.push(chunk));
+        request.on('end', () =>
+          resolve({
+            text: Buffer.concat(chunks).toString('utf8'),
+            contentType: request.headers['content-type'] ?? '',
+          }),
+        );
+        request.on('error', reject);
+      });
       const answer = async (): Promise<Answer> => {
+        const body = await received;
         if (latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, latencyMs));
-        return route(method, url.pathname, url.searchParams, request.headers.authorization);
+        return route(method, url.pathname, url.searchParams, request.headers.authorization, body);
       };
-      // The body of a POST is drained even though no verb reads one yet, so the connection stays usable.
-      request.resume();
       answer()
         .catch((error: unknown) => ({
           code: 500,
@@ -350,6 +426,7 @@ export async function startFakeKubeApi(options: FakeKubeApiOptions = {}): Promis
             query: Object.fromEntries(url.searchParams),
             status: result.code,
             ...(result.resource === undefined ? {} : { resource: result.resource }),
+            ...(result.verb === undefined ? {} : { verb: result.verb }),
             ...(result.authProblem === undefined ? {} : { authProblem: result.authProblem }),
           });
           const text = typeof result.body === 'string' ? result.body : JSON.stringify(result.body);
@@ -401,16 +478,33 @@ export async function startFakeKubeApi(options: FakeKubeApiOptions = {}): Promis
     url,
     caData,
     token,
+    certificateAuthority: authority,
+    issueCertificate: (certificateOptions) => issueLeafCertificate(authority, certificateOptions),
     requests,
+    webhookCalls,
     clearRequests: () => {
       requests.length = 0;
+      webhookCalls.length = 0;
+    },
+    objects: (resource, namespace) => store.list(resource, namespace),
+    object: (resource, namespace, name) => {
+      const found = store.get(resource, namespace, name);
+      const spec = RESOURCES[resource];
+      return found === undefined ? undefined : { ...found, kind: spec.kind, apiVersion: apiVersionOf(spec) };
     },
     setObjects: (objects) => store.replace(objects),
-    forbid: (resource) => {
-      denied.add(resource);
+    forbid: (resource, ...verbs) => {
+      const set = denied.get(resource) ?? new Set<FakeVerb>();
+      for (const verb of verbs.length === 0 ? (['list', 'get'] as const) : verbs) set.add(verb);
+      denied.set(resource, set);
     },
-    permit: (resource) => {
-      denied.delete(resource);
+    permit: (resource, ...verbs) => {
+      if (verbs.length === 0) denied.delete(resource);
+      else for (const verb of verbs) denied.get(resource)?.delete(verb);
+    },
+    setServiceEndpoint: (namespace, name, baseUrl) => {
+      if (baseUrl === undefined) services.delete(`${namespace}/${name}`);
+      else services.set(`${namespace}/${name}`, baseUrl);
     },
     throttle: (resource, times, retryAfterSeconds = 1) => {
       throttled.set(resource, { times, retryAfterSeconds });

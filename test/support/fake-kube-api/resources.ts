@@ -88,7 +88,7 @@ function apiResource(spec: ResourceSpec): Record<string, unknown> {
     singularName: spec.singularName,
     namespaced: spec.namespaced,
     kind: spec.kind,
-    verbs: ['get', 'list'],
+    verbs: spec.resource === 'pods' ? ['create', 'get', 'list'] : ['get', 'list'],
     ...(spec.shortNames.length === 0 ? {} : { shortNames: spec.shortNames }),
   };
 }
@@ -196,6 +196,14 @@ export class ObjectStore {
     }
     // A real cluster always has the namespaces its objects live in, and the built-in ones.
     if (!this.namespacesGiven) this.objects.set('namespaces', this.derivedNamespaces());
+  }
+
+  /** Stores a created object with a new resourceVersion (which, as `replace` does, turns older continue tokens stale). */
+  add(resource: FakeResource, item: KubeObject): KubeObject {
+    this.version += 1;
+    const stored = { ...item, metadata: { ...metadataOf(item), resourceVersion: this.resourceVersion } };
+    this.objects.set(resource, [...(this.objects.get(resource) ?? []), stored].sort(byKey));
+    return stored;
   }
 
   /** Every object of a type, or those of one namespace, in key order. */

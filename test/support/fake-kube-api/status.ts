@@ -104,3 +104,78 @@ export function tooManyRequests(retryAfterSeconds: number): StatusResponse {
     headers: { 'retry-after': String(retryAfterSeconds) },
   };
 }
+
+/** 500 InternalError, as apierrors.NewInternalError words it (a webhook failing closed, a patch that does not apply). */
+export function internalError(message: string): StatusResponse {
+  return failure(500, 'InternalError', `Internal error occurred: ${message}`, { causes: [{ message }] });
+}
+
+/** A webhook's `allowed: false`, as webhookerrors.ToStatusErr turns its `result` into the API's answer. */
+export function webhookDenied(
+  webhookName: string,
+  result?: Readonly<Record<string, unknown>>,
+): StatusResponse {
+  const deniedBy = `admission webhook "${webhookName}" denied the request`;
+  const resultCode = typeof result?.code === 'number' ? result.code : 0;
+  // A rejection never carries a success code.
+  const code = Math.max(400, resultCode);
+  const message =
+    typeof result?.message === 'string' && result.message !== ''
+      ? `${deniedBy}: ${result.message}`
+      : typeof result?.reason === 'string' && result.reason !== ''
+        ? `${deniedBy}: ${result.reason}`
+        : `${deniedBy} without explanation`;
+  return {
+    code,
+    body: {
+      kind: 'Status',
+      apiVersion: 'v1',
+      metadata: {},
+      status: 'Failure',
+      message,
+      ...(typeof result?.reason === 'string' && result.reason !== '' ? { reason: result.reason } : {}),
+      ...(typeof result?.details === 'object' && result.details !== null ? { details: result.details } : {}),
+      code,
+    },
+  };
+}
+
+/** 409 for a create whose name is taken. */
+export function alreadyExists(resource: string, name: string): StatusResponse {
+  return failure(409, 'AlreadyExists', `${resource} "${name}" already exists`, { name, kind: resource });
+}
+
+/** 403 from an admission plugin (not RBAC), as admission.NewForbidden words it. */
+export function forbiddenByAdmission(resource: string, name: string, problem: string): StatusResponse {
+  return failure(403, 'Forbidden', `${resource} "${name}" is forbidden: ${problem}`, {
+    name,
+    kind: resource,
+  });
+}
+
+/** One field error of a 422 Invalid answer. */
+export interface FieldCause {
+  readonly reason: string;
+  readonly message: string;
+  readonly field: string;
+}
+
+/** 422 Invalid: the object fails validation, each cause named by its field path. */
+export function invalidObject(kind: string, name: string, causes: readonly FieldCause[]): StatusResponse {
+  const list = causes.map((cause) => `${cause.field}: ${cause.message}`);
+  const summary = list.length === 1 ? list[0]! : `[${list.join(', ')}]`;
+  return failure(422, 'Invalid', `${kind} "${name}" is invalid: ${summary}`, {
+    name,
+    kind,
+    causes: causes.map((cause) => ({ reason: cause.reason, message: cause.message, field: cause.field })),
+  });
+}
+
+/** 415 for a request body the API server cannot decode. */
+export function unsupportedMediaType(contentType: string): StatusResponse {
+  return failure(
+    415,
+    'UnsupportedMediaType',
+    `the body of the request was in an unknown format - accepted media types include: application/json, application/yaml (got ${contentType})`,
+  );
+}
