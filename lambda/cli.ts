@@ -48,6 +48,8 @@ Options:
   --webhook-name NAME                  the pod identity webhook entry (default: ${DEFAULT_WEBHOOK_NAME})
   --region R                           the cluster's region (default: AWS_REGION or AWS_DEFAULT_REGION)
   --endpoint-url URL                   send every AWS call to URL (for emulators)
+  --probe                              live only: dry-run create a pod per namespace with IRSA ServiceAccounts
+                                       to prove the webhook mutates pods now (IRSA-W07; needs create on pods)
   -h, --help                           show this help
 `;
 
@@ -119,6 +121,8 @@ async function auditSource(values: Values, io: CliIo): Promise<ClusterSource> {
     throw new UsageError('audit needs exactly one of --snapshot DIR, --cluster NAME or --kubeconfig [PATH]');
   }
   if (values.snapshot !== undefined) {
+    if (values.probe === true)
+      throw new UsageError('--probe needs a live cluster (--cluster or --kubeconfig)');
     const directory = values.snapshot;
     return { label: directory, collect: () => loadSnapshot(directory) };
   }
@@ -183,6 +187,7 @@ async function liveOptions(values: Values, io: CliIo) {
     ...(values.namespace === undefined ? {} : { namespaces: values.namespace }),
     ...(io.credentials === undefined ? {} : { credentials: io.credentials }),
     ...(progress === undefined ? {} : { onProgress: progress }),
+    ...(values.probe === true ? { probe: true } : {}),
   };
 }
 
@@ -213,6 +218,7 @@ function parseCommandLine(argv: readonly string[]) {
         'fail-on': { type: 'string' },
         namespace: { type: 'string', multiple: true },
         'webhook-name': { type: 'string' },
+        probe: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
     });

@@ -8,6 +8,7 @@ import type { ClusterSource } from '../../audit';
 import { createAwsClients } from '../aws/aws-clients';
 import { EksTokenCache } from '../aws/eks-token';
 import type { KubeTarget } from '../kube/list-resources';
+import { DEFAULT_PROBE_NAMESPACES } from '../kube/probe-webhook';
 import type { SnapshotWriter } from '../snapshot/write-snapshot';
 import { collectCluster } from './collect-cluster';
 
@@ -22,6 +23,8 @@ export interface LiveSourceOptions {
   readonly credentials?: AwsCredentialIdentity | AwsCredentialIdentityProvider;
   readonly snapshot?: SnapshotWriter;
   readonly onProgress?: (message: string) => void;
+  /** Probe the webhook with dry-run pods (IRSA-W07): true for the default number of namespaces, or a number. */
+  readonly probe?: boolean | number;
 }
 
 /** A ClusterSource that collects one cluster live. */
@@ -53,6 +56,9 @@ export function liveClusterSource(options: LiveSourceOptions): ClusterSource {
         ...(options.namespaces === undefined ? {} : { namespaces: options.namespaces }),
         ...(options.snapshot === undefined ? {} : { snapshot: options.snapshot }),
         ...(options.onProgress === undefined ? {} : { onProgress: options.onProgress }),
+        ...(options.probe === undefined || options.probe === false
+          ? {}
+          : { probeNamespaces: options.probe === true ? DEFAULT_PROBE_NAMESPACES : options.probe }),
       }),
   };
 }
