@@ -30,7 +30,7 @@ export function auditCluster(
   checks: readonly Check[] = CHECKS,
 ): ClusterReport {
   const findings = runChecks(state, options, checks);
-  const unique = deduplicate(findings).sort(compareFindings);
+  const unique = sortFindings(deduplicate(findings));
   const { cluster } = state;
   return {
     name: cluster.name,
@@ -129,6 +129,19 @@ function deduplicate(findings: readonly Finding[]): Finding[] {
     seen.add(finding.id);
     return true;
   });
+}
+
+/** Sorts as compareFindings does, comparing one precomputed key per finding (100k findings in an incident). */
+export function sortFindings(findings: readonly Finding[]): Finding[] {
+  const keyed = findings.map((finding) => ({ finding, key: sortKey(finding) }));
+  keyed.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  return keyed.map(({ finding }) => finding);
+}
+
+// The fields in compareFindings' order, separated by a character that sorts before any in them.
+function sortKey(finding: Finding): string {
+  const { resource } = finding;
+  return `${severityRank(finding.severity)}\u0000${resource.kind}\u0000${resource.namespace ?? ''}\u0000${resource.name}\u0000${finding.check}\u0000${finding.id}`;
 }
 
 /** Severity first, then resource, then check: the order people read a report in. */

@@ -1,7 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import type { Check } from '../../../lambda/checks/check';
 import { buildRegistry, CHECKS, checkById, RegistryError } from '../../../lambda/checks/registry';
-import { auditCluster, fingerprint } from '../../../lambda/engine/audit-cluster';
+import {
+  auditCluster,
+  compareFindings,
+  fingerprint,
+  sortFindings,
+} from '../../../lambda/engine/audit-cluster';
 import { SEVERITIES } from '../../../lambda/model/finding';
 import { healthyState, NOW, pod } from '../../support/state-builder';
 
@@ -132,5 +137,22 @@ describe('check registry', () => {
       expect(check.title, check.id).toMatch(/^[A-Z].*\.$/);
       expect(check.remediation, check.id).toMatch(/^[A-Z].*\.$/);
     }
+  });
+});
+
+describe('sortFindings', () => {
+  it('orders exactly as compareFindings does', () => {
+    const state = healthyState({
+      pods: [
+        pod('payments', 'b', 'orders-api'),
+        pod('payments', 'a', 'orders-api'),
+        pod('data', 'c', 'orders-api'),
+      ],
+    });
+    const findings = auditCluster(state, options).findings;
+
+    const shuffled = [...findings].reverse();
+
+    expect(sortFindings(shuffled)).toEqual([...shuffled].sort(compareFindings));
   });
 });
