@@ -14,6 +14,23 @@ export const w07WebhookProbe: Check = {
   *run(context) {
     for (const probe of context.state.webhookProbes ?? []) {
       if (probe.outcome === 'mutated') continue;
+      const blocker = rejectingWebhook(probe.detail);
+      if (probe.outcome === 'rejected' && blocker !== undefined && blocker !== context.options.webhookName) {
+        yield {
+          resource: { kind: 'Namespace', name: probe.namespace },
+          key: `rejected-by:${blocker}`,
+          severity: 'high',
+          message: `A dry-run pod with ServiceAccount ${probe.namespace}/${probe.serviceAccount} was rejected by another webhook, ${blocker} (${probe.detail ?? 'no reason given'}), so pods cannot be created in ${probe.namespace} at all and the pod identity webhook could not be verified there.`,
+          evidence: {
+            serviceAccount: `${probe.namespace}/${probe.serviceAccount}`,
+            outcome: probe.outcome,
+            rejectedBy: blocker,
+            ...(probe.detail === undefined ? {} : { apiServerMessage: probe.detail }),
+          },
+          remediation: `Fix webhook ${blocker} (its service or endpoint, or its failurePolicy: \`kubectl get mutatingwebhookconfigurations,validatingwebhookconfigurations -o wide\`), then run the audit with --probe again to verify ${context.options.webhookName}.`,
+        };
+        continue;
+      }
       const causes = likelyCauses(context, probe);
       const what =
         probe.outcome === 'rejected'
@@ -57,4 +74,12 @@ function likelyCauses(context: AuditContext, probe: WebhookProbe): string[] {
     causes.push(`IRSA-W05: the namespaceSelector of ${webhook.name} excludes namespace ${probe.namespace}`);
   }
   return causes;
+}
+
+// kube-apiserver names the webhook in both ways a webhook rejects a pod.
+const REJECTING_WEBHOOK = /(?:failed calling webhook|admission webhook) "([^"]+)"/;
+
+/** The webhook the API server says rejected the pod, if its message names one. */
+function rejectingWebhook(detail: string | undefined): string | undefined {
+  return detail === undefined ? undefined : REJECTING_WEBHOOK.exec(detail)?.[1];
 }
