@@ -4,6 +4,16 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import { S3Client } from '@aws-sdk/client-s3';
+import { SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
+import {
+  CreateQueueCommand,
+  DeleteMessageBatchCommand,
+  GetQueueAttributesCommand,
+  ReceiveMessageCommand,
+  SQSClient,
+} from '@aws-sdk/client-sqs';
 import type { AwsCredentialIdentity } from '@smithy/types';
 import { afterAll, beforeAll, beforeEach } from 'vitest';
 import { type AwsClients, createAwsClients } from '../../lambda/sources/aws/aws-clients';
@@ -260,4 +270,97 @@ export function recordRequests(clients: AwsClients): RequestLog {
     where,
   );
   return { counts: () => ({ ...counts }), maxInFlight: () => maxInFlight };
+}
+
+/** The clients the Lambda's sinks publish with (and SQS, to read alerts back), pointed at moto. */
+export interface MotoSinkClients {
+  readonly cloudwatch: CloudWatchClient;
+  readonly s3: S3Client;
+  readonly sns: SNSClient;
+  readonly sqs: SQSClient;
+}
+
+/** CloudWatch, S3, SNS and SQS clients signed with the fake credentials; S3 path-style (no bucket DNS on 127.0.0.1). */
+export function motoSinkClients(
+  endpoint: string,
+  region = 'eu-west-1',
+  maxAttempts?: number,
+): MotoSinkClients {
+  const config = {
+    region,
+    endpoint,
+    credentials: MOTO_CREDENTIALS,
+    ...(maxAttempts === undefined ? {} : { maxAttempts }),
+  };
+  return {
+    // moto_server 5.2 gunzips a compressed body twice and answers 500 (its server middleware and its response
+    // parser both decompress; cf. getmoto/moto#7377); the SDK gzips PutMetricData bodies from 10 KB.
+    cloudwatch: new CloudWatchClient({ ...config, disableRequestCompression: true }),
+    s3: new S3Client({ ...config, forcePathStyle: true }),
+    sns: new SNSClient(config),
+    sqs: new SQSClient(config),
+  };
+}
+
+/** One SNS notification as an SQS subscriber without raw message delivery receives it (the SNS JSON envelope). */
+export interface SnsNotification {
+  readonly type: string;
+  readonly topicArn: string;
+  readonly subject?: string;
+  /** The body SNS chose for the sqs protocol: with `MessageStructure: json`, the "sqs" key or else "default". */
+  readonly message: string;
+}
+
+/** An SQS queue subscribed to a topic: what subscribers receive, read back and removed from the queue. */
+export interface AlertInbox {
+  readonly queueUrl: string;
+  /** Every notification waiting in the queue (none is an empty list: moto delivers during Publish). */
+  readonly drain: () => Promise<SnsNotification[]>;
+}
+
+/** Creates a queue and subscribes it to the topic with RawMessageDelivery off, as a real SQS subscriber would be. */
+export async function subscribeInbox(
+  clients: MotoSinkClients,
+  topicArn: string,
+  queueName = 'alert-inbox',
+): Promise<AlertInbox> {
+  const { QueueUrl: queueUrl } = await clients.sqs.send(new CreateQueueCommand({ QueueName: queueName }));
+  if (queueUrl === undefined) throw new Error(`moto created queue ${queueName} without a URL`);
+  const attributes = await clients.sqs.send(
+    new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['QueueArn'] }),
+  );
+  const queueArn = attributes.Attributes?.QueueArn;
+  if (queueArn === undefined) throw new Error(`moto returned no QueueArn for ${queueUrl}`);
+  await clients.sns.send(new SubscribeCommand({ TopicArn: topicArn, Protocol: 'sqs', Endpoint: queueArn }));
+  return {
+    queueUrl,
+    async drain() {
+      const notifications: SnsNotification[] = [];
+      for (;;) {
+        const { Messages: messages = [] } = await clients.sqs.send(
+          new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }),
+        );
+        if (messages.length === 0) return notifications;
+        for (const message of messages) notifications.push(snsEnvelope(message.Body ?? ''));
+        await clients.sqs.send(
+          new DeleteMessageBatchCommand({
+            QueueUrl: queueUrl,
+            Entries: messages.map((message, index) => ({
+              Id: String(index),
+              ReceiptHandle: message.ReceiptHandle ?? '',
+            })),
+          }),
+        );
+      }
+    },
+  };
+}
+
+function snsEnvelope(body: string): SnsNotification {
+  const envelope = JSON.parse(body) as Record<string, unknown>;
+  const { Type: type, TopicArn: topicArn, Subject: subject, Message: message } = envelope;
+  if (typeof type !== 'string' || typeof topicArn !== 'string' || typeof message !== 'string') {
+    throw new Error(`not an SNS envelope: ${body.slice(0, 200)}`);
+  }
+  return { type, topicArn, message, ...(typeof subject === 'string' ? { subject } : {}) };
 }

@@ -1,0 +1,142 @@
+// The §7 order of one cluster's outputs in one place: history, baseline, drift, alert, and only then the new
+// baseline, so that a failed publish alerts again next run and a retried invocation does not alert twice.
+
+import type { SNSClient } from '@aws-sdk/client-sns';
+import type { AuditReport, ClusterReport, Severity } from '../model/finding';
+import { type Alert, buildAlert, publishAlert } from './alerts';
+import { baselineAfter, type Drift, driftOf, hasDrift } from './drift';
+import type { ReportStore, StoredReport } from './report-store';
+
+/** The sinks one cluster publishes to, and the severity from which a change is alerted. */
+export interface PublishClusterDeps {
+  readonly store: ReportStore;
+  readonly sns: SNSClient;
+  readonly topicArn: string;
+  readonly threshold: Severity;
+}
+
+/** One cluster's report of this run; `runId` is the same for every retry of the run (e.g. the event ID). */
+export interface PublishClusterInput {
+  readonly account: string;
+  readonly region: string;
+  readonly report: ClusterReport;
+  readonly generatedAt: Date;
+  readonly runId: string;
+}
+
+/** What happened: `errors` are one line each, for the handler to log; they never stop the other steps. */
+export interface PublishClusterOutcome {
+  readonly alerted: boolean;
+  readonly drift: Drift;
+  readonly errors: string[];
+  /** The baseline key when it now reflects this run (written now, or by an earlier attempt of the same run). */
+  readonly latestKey?: string;
+  /** The history object of this run, when it was written. */
+  readonly historyKey?: string;
+  /** The alert that was built (sent when `alerted`). */
+  readonly alert?: Alert;
+}
+
+/**
+ * For one cluster: write history; read latest (the baseline); if latest was written by this same run (a Lambda
+ * retry) stop without alerting again; compute drift; if there is drift publish the alert; only then write latest
+ * (tagged with the run ID). A failed publish leaves latest untouched, so the next run alerts again. A failed
+ * history write only costs the history object (the alert links to latest instead). A baseline that cannot be
+ * read (S3 error, or not a §6 report) is treated as absent: the alert lists every current finding at or above the
+ * threshold and says why, because alerting twice is better than missing a change; latest is then rewritten.
+ */
+export async function publishClusterReport(
+  deps: PublishClusterDeps,
+  input: PublishClusterInput,
+): Promise<PublishClusterOutcome> {
+  const { store, sns, topicArn, threshold } = deps;
+  const { account, region, report, generatedAt, runId } = input;
+  const cluster = report.name;
+  const errors: string[] = [];
+  const asAuditReport = (clusterReport: ClusterReport): AuditReport => ({
+    schemaVersion: '1',
+    generatedAt: generatedAt.toISOString(),
+    clusters: [clusterReport],
+  });
+
+  let historyKey: string | undefined;
+  try {
+    historyKey = await store.saveHistory(account, region, cluster, asAuditReport(report), generatedAt);
+  } catch (error) {
+    errors.push(`${cluster}: the history report was not saved: ${describe(error)}`);
+  }
+
+  let stored: StoredReport | undefined;
+  let baselineUnreadable = false;
+  try {
+    stored = await store.latest(account, region, cluster);
+  } catch (error) {
+    baselineUnreadable = true;
+    errors.push(
+      `${cluster}: the baseline could not be read, so the alert lists every current finding at or above ${threshold}: ${describe(error)}`,
+    );
+  }
+  const previous = stored?.report.clusters.find((candidate) => candidate.name === cluster);
+  const latestKey = store.latestKey(account, region, cluster);
+
+  // latest.json carries the run that wrote it: this run already alerted (or had nothing to say) and advanced it.
+  if (stored?.runId === runId) {
+    return {
+      alerted: false,
+      drift: driftOf(previous, report, threshold),
+      errors,
+      latestKey,
+      ...(historyKey === undefined ? {} : { historyKey }),
+    };
+  }
+
+  const drift = driftOf(previous, report, threshold);
+  let alert: Alert | undefined;
+  let alerted = false;
+  if (hasDrift(drift)) {
+    const notes = baselineUnreadable
+      ? [
+          `The previous report could not be read, so every current finding at or above ${threshold} is listed, not only the changes.`,
+        ]
+      : previous === undefined
+        ? [`First audit of this cluster: every current finding at or above ${threshold} is listed.`]
+        : [];
+    alert = buildAlert(report, drift, store.objectUri(historyKey ?? latestKey), generatedAt, { notes });
+    try {
+      await publishAlert(sns, topicArn, alert);
+      alerted = true;
+    } catch (error) {
+      errors.push(
+        `${cluster}: the alert was not published, so the baseline is kept and the next run alerts again: ${describe(error)}`,
+      );
+      return { alerted, drift, errors, alert, ...(historyKey === undefined ? {} : { historyKey }) };
+    }
+  }
+
+  let written: string | undefined;
+  try {
+    written = await store.saveLatest(
+      account,
+      region,
+      cluster,
+      asAuditReport(baselineAfter(previous, report)),
+      runId,
+    );
+  } catch (error) {
+    errors.push(
+      `${cluster}: the baseline was not advanced${alerted ? ', so the next run repeats this alert' : ''}: ${describe(error)}`,
+    );
+  }
+  return {
+    alerted,
+    drift,
+    errors,
+    ...(written === undefined ? {} : { latestKey: written }),
+    ...(historyKey === undefined ? {} : { historyKey }),
+    ...(alert === undefined ? {} : { alert }),
+  };
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
