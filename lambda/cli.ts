@@ -37,7 +37,7 @@ const USAGE = `Usage:
   irsa-audit audit --cluster NAME [--region R]       audit a live EKS cluster (default AWS credential chain)
   irsa-audit audit --kubeconfig [PATH] [--context C] audit the cluster of a kubeconfig context (AWS via the default chain)
   irsa-audit snapshot --cluster NAME --out DIR       capture a snapshot of a live cluster
-  irsa-audit demo                                    audit the shipped example (examples/blog-incident)
+  irsa-audit demo                                    the scheduled audit against local emulators seeded with examples/blog-incident
   irsa-audit checks                                  list the checks
 
 Options:
@@ -98,10 +98,15 @@ async function run(argv: readonly string[], io: CliIo): Promise<number> {
     case 'snapshot':
       return captureSnapshot(values, io);
     case 'demo': {
-      const directory = `${io.examplesDirectory}/blog-incident`;
-      io.stderr(`irsa-audit demo: auditing the shipped example snapshot ${directory}\n`);
-      print(await runAudit([{ label: directory, collect: () => loadSnapshot(directory) }], options));
-      return EXIT_OK;
+      // The Lambda's code path against emulators it starts (offline audit without moto_server): `npm run demo`.
+      const { runDemo } = await import('../scripts/demo');
+      return runDemo({
+        stdout: io.stdout,
+        stderr: io.stderr,
+        colour: io.stdoutIsTty,
+        examplesDirectory: io.examplesDirectory,
+        ...(io.env?.PATH === undefined ? {} : { searchPath: io.env.PATH }),
+      });
     }
     case 'checks': {
       io.stdout(

@@ -8,9 +8,10 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { collectAws } from '../../../lambda/sources/aws/collect-aws';
 import { parseRole } from '../../../lambda/sources/parse/aws-objects';
-import { MOTO_ACCOUNT_ID, motoClients, recordRequests, useMoto } from '../../support/moto';
+import { MOTO_ACCOUNT_ID, motoClients, recordRequests } from '../../support/moto';
 import { seedMotoWithExample } from '../../support/seed-moto';
 import { EXAMPLES } from '../../support/snapshot-dir';
+import { useMoto } from '../../support/use-moto';
 
 const THROTTLING_RESPONSE = [
   '<ErrorResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/">',

@@ -21,9 +21,10 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createAwsClients } from '../../../lambda/sources/aws/aws-clients';
 import { collectAws } from '../../../lambda/sources/aws/collect-aws';
 import { parsePodIdentityAssociation, parseRole } from '../../../lambda/sources/parse/aws-objects';
-import { MOTO_ACCOUNT_ID, MOTO_CREDENTIALS, motoClients, recordRequests, useMoto } from '../../support/moto';
+import { MOTO_ACCOUNT_ID, MOTO_CREDENTIALS, motoClients, recordRequests } from '../../support/moto';
 import { seedMotoWithExample } from '../../support/seed-moto';
 import { EXAMPLES } from '../../support/snapshot-dir';
+import { useMoto } from '../../support/use-moto';
 
 const BLOG_INCIDENT = join(EXAMPLES, 'blog-incident');
 const ACCOUNT = MOTO_ACCOUNT_ID;

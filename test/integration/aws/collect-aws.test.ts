@@ -14,9 +14,10 @@ import {
 } from '../../../lambda/sources/aws/collect-aws';
 import { parseCluster, parseOidcProvider, parseRole } from '../../../lambda/sources/parse/aws-objects';
 import { stateFromSnapshot } from '../../../lambda/sources/snapshot/snapshot';
-import { MOTO_ACCOUNT_ID, motoClients, recordRequests, useMoto } from '../../support/moto';
+import { MOTO_ACCOUNT_ID, motoClients, recordRequests } from '../../support/moto';
 import { seedMotoWithExample } from '../../support/seed-moto';
 import { EXAMPLES, exampleItems } from '../../support/snapshot-dir';
+import { useMoto } from '../../support/use-moto';
 
 const BLOG_INCIDENT = join(EXAMPLES, 'blog-incident');
 const ACCOUNT = MOTO_ACCOUNT_ID;

@@ -7,7 +7,8 @@ import { describe, expect, it } from 'vitest';
 import type { AwsClients } from '../../../lambda/sources/aws/aws-clients';
 import { collectAws } from '../../../lambda/sources/aws/collect-aws';
 import { parseRole } from '../../../lambda/sources/parse/aws-objects';
-import { MOTO_ACCOUNT_ID, motoClients, recordRequests, useMoto } from '../../support/moto';
+import { MOTO_ACCOUNT_ID, motoClients, recordRequests } from '../../support/moto';
+import { useMoto } from '../../support/use-moto';
 
 const ROLES_IN_ACCOUNT = 1100;
 const role = (name: string) => `arn:aws:iam::${MOTO_ACCOUNT_ID}:role/${name}`;

@@ -20,8 +20,9 @@ import {
   metricData,
   publishMetrics,
 } from '../../../lambda/sinks/metrics';
-import { motoSinkClients, useMoto } from '../../support/moto';
+import { motoSinkClients } from '../../support/moto';
 import { healthyState, NOW, pod, roleArn } from '../../support/state-builder';
+import { useMoto } from '../../support/use-moto';
 
 const SEVERITIES = ['critical', 'high', 'medium', 'low', 'info'];
 const options = { now: NOW, webhookName: 'iam-for-pods.amazonaws.com' };

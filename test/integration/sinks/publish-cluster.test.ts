@@ -25,9 +25,9 @@ import {
   motoSinkClients,
   type SnsNotification,
   subscribeInbox,
-  useMoto,
 } from '../../support/moto';
 import { CLUSTER_NAME, healthyState, NOW, pod, REGION, roleArn } from '../../support/state-builder';
+import { useMoto } from '../../support/use-moto';
 
 const BUCKET = 'irsa-auditor-reports';
 const PREFIX = `reports/${MOTO_ACCOUNT_ID}/${REGION}/${CLUSTER_NAME}`;

@@ -11,8 +11,9 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { auditCluster } from '../../../lambda/engine/audit-cluster';
 import type { AuditReport } from '../../../lambda/model/finding';
 import { ReportStore, ReportStoreError } from '../../../lambda/sinks/report-store';
-import { MOTO_ACCOUNT_ID, motoSinkClients, useMoto } from '../../support/moto';
+import { MOTO_ACCOUNT_ID, motoSinkClients } from '../../support/moto';
 import { CLUSTER_NAME, healthyState, NOW, pod, REGION } from '../../support/state-builder';
+import { useMoto } from '../../support/use-moto';
 
 const BUCKET = 'irsa-auditor-reports';
 const PREFIX = `reports/${MOTO_ACCOUNT_ID}/${REGION}/${CLUSTER_NAME}`;
