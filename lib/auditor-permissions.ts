@@ -1,0 +1,259 @@
+// The function's IAM permissions: exactly the calls lambda/ makes (SPEC §8: no iam:*, no eks:*, resources
+// scoped wherever the API allows). A statement that cannot be scoped says why, and that text becomes the
+// reason of the cdk-nag suppression of exactly its finding.
+
+import { Stack } from 'aws-cdk-lib';
+import { Effect, PolicyStatement, type Role } from 'aws-cdk-lib/aws-iam';
+import type { IKey } from 'aws-cdk-lib/aws-kms';
+import type { ILogGroup } from 'aws-cdk-lib/aws-logs';
+import type { IBucket } from 'aws-cdk-lib/aws-s3';
+import type { ITopic } from 'aws-cdk-lib/aws-sns';
+import { NagSuppressions } from 'cdk-nag';
+import { METRIC_NAMESPACE } from '../lambda/sinks/metrics';
+import { REPORTS_PREFIX } from './reports-bucket';
+import type { VpcSettings } from './settings';
+
+/** What the function reads and writes. */
+export interface AuditedResources {
+  /** The audited clusters; undefined: every cluster of the region. */
+  readonly clusters?: readonly string[];
+  readonly topic: ITopic;
+  readonly bucket: IBucket;
+  readonly key: IKey;
+  readonly logGroup: ILogGroup;
+  readonly vpc?: VpcSettings;
+}
+
+/** A statement and, when a Resource has a wildcard, why it cannot be narrower. */
+export interface ExplainedStatement {
+  readonly statement: PolicyStatement;
+  /** Why the wildcard in `Resource` is needed; required when a resource contains `*`. */
+  readonly wildcardReason?: string;
+}
+
+/** Builds the statements for these resources; a stack adds them with `addAuditorPermissions`. */
+export function auditorStatements(stack: Stack, resources: AuditedResources): ExplainedStatement[] {
+  const clusterArn = (name: string) =>
+    stack.formatArn({ service: 'eks', resource: 'cluster', resourceName: name });
+  const associationArn = (cluster: string) =>
+    stack.formatArn({ service: 'eks', resource: 'podidentityassociation', resourceName: `${cluster}/*` });
+  const iamArn = (resource: string) =>
+    stack.formatArn({ service: 'iam', region: '', resource, resourceName: '*' });
+  const statement = (
+    sid: string,
+    actions: string[],
+    arns: string[],
+    conditions?: Record<string, Record<string, unknown>>,
+  ) =>
+    new PolicyStatement({
+      sid,
+      effect: Effect.ALLOW,
+      actions,
+      resources: arns,
+      ...(conditions === undefined ? {} : { conditions }),
+    });
+
+  const statements: ExplainedStatement[] = [
+    {
+      statement: statement(
+        'ListWithoutResourceLevelPermissions',
+        ['eks:ListClusters', 'iam:ListOpenIDConnectProviders', 'iam:ListRoles'],
+        ['*'],
+      ),
+      wildcardReason:
+        'eks:ListClusters, iam:ListOpenIDConnectProviders and iam:ListRoles have no resource-level permissions (the Service Authorization Reference lists no resource type for them), so "*" is the only valid Resource',
+    },
+    {
+      statement: statement('PublishMetricsInTheAuditorNamespace', ['cloudwatch:PutMetricData'], ['*'], {
+        StringEquals: { 'cloudwatch:namespace': METRIC_NAMESPACE },
+      }),
+      wildcardReason: `cloudwatch:PutMetricData has no resource-level permissions ("*" only); the cloudwatch:namespace condition limits it to ${METRIC_NAMESPACE}`,
+    },
+    {
+      // IRSA-A01 compares the OIDC providers with the issuers of every cluster of the account, so every
+      // cluster is described even when only some are audited; names are not known at synth.
+      statement: statement('DescribeEveryClusterOfTheRegion', ['eks:DescribeCluster'], [clusterArn('*')]),
+      wildcardReason:
+        'eks:DescribeCluster on every cluster of this account and region: the stale-OIDC-provider check (IRSA-A01) needs the issuer of each cluster, including clusters that are not audited, whose names are only known at run time',
+    },
+  ];
+
+  if (resources.clusters === undefined) {
+    statements.push(
+      {
+        statement: statement(
+          'ListPodIdentityAssociationsOfEveryCluster',
+          ['eks:ListPodIdentityAssociations'],
+          [clusterArn('*')],
+        ),
+        wildcardReason:
+          'clusters=all: the audited clusters are whatever ListClusters returns at run time, so every cluster of this account and region',
+      },
+      {
+        statement: statement(
+          'ReadPodIdentityAssociationsOfEveryCluster',
+          ['eks:DescribePodIdentityAssociation'],
+          [associationArn('*')],
+        ),
+        wildcardReason:
+          'clusters=all: associations of every cluster of this account and region; cluster names and association IDs are only known at run time',
+      },
+    );
+  } else {
+    statements.push(
+      {
+        statement: statement(
+          'ListPodIdentityAssociationsOfAuditedClusters',
+          ['eks:ListPodIdentityAssociations'],
+          resources.clusters.map(clusterArn),
+        ),
+      },
+      {
+        statement: statement(
+          'ReadPodIdentityAssociationsOfAuditedClusters',
+          ['eks:DescribePodIdentityAssociation'],
+          resources.clusters.map(associationArn),
+        ),
+        wildcardReason:
+          'association IDs are generated by EKS when an association is created; the ARNs are limited to the audited clusters',
+      },
+    );
+  }
+
+  statements.push(
+    {
+      statement: statement('ReadOidcProviders', ['iam:GetOpenIDConnectProvider'], [iamArn('oidc-provider')]),
+      wildcardReason:
+        'the audit reads every OIDC provider ListOpenIDConnectProviders returns (to match them with cluster issuers); their URLs are only known at run time; limited to this account',
+    },
+    {
+      statement: statement('ReadRoles', ['iam:GetRole'], [iamArn('role')]),
+      wildcardReason:
+        'ServiceAccount annotations and pod identity associations may name any role of the account; names are only known at run time; limited to this account',
+    },
+    {
+      statement: statement(
+        'ReadAndWriteReports',
+        ['s3:GetObject', 's3:PutObject'],
+        [resources.bucket.arnForObjects(`${REPORTS_PREFIX}*`)],
+      ),
+      wildcardReason: `report keys hold the account, region, cluster and run time; limited to ${REPORTS_PREFIX} in the reports bucket`,
+    },
+    {
+      // Without ListBucket, S3 answers 403 instead of 404 for the first run's missing latest.json.
+      statement: statement('ListReports', ['s3:ListBucket'], [resources.bucket.bucketArn]),
+    },
+    { statement: statement('PublishAlerts', ['sns:Publish'], [resources.topic.topicArn]) },
+    {
+      // SNS (encrypted topic) and S3 (SSE-KMS reports) use the key on the function's behalf.
+      statement: statement(
+        'UseTheAuditorKeyThroughSnsAndS3',
+        ['kms:Decrypt', 'kms:GenerateDataKey'],
+        [resources.key.keyArn],
+        {
+          StringEquals: {
+            'kms:ViaService': [`sns.${stack.region}.amazonaws.com`, `s3.${stack.region}.amazonaws.com`],
+          },
+        },
+      ),
+    },
+    {
+      // The log group's ARN attribute ends in ":*", which covers its log streams.
+      statement: statement(
+        'WriteLogs',
+        ['logs:CreateLogStream', 'logs:PutLogEvents'],
+        [resources.logGroup.logGroupArn],
+      ),
+    },
+  );
+
+  if (resources.vpc !== undefined) {
+    const ec2Arn = (resource: string, name: string) =>
+      stack.formatArn({ service: 'ec2', resource, resourceName: name });
+    statements.push(
+      {
+        statement: statement(
+          'DescribeNetworkInterfaces',
+          ['ec2:DescribeNetworkInterfaces', 'ec2:DescribeSubnets'],
+          ['*'],
+        ),
+        wildcardReason:
+          'ec2:DescribeNetworkInterfaces and ec2:DescribeSubnets have no resource-level permissions ("*" only); Lambda uses them to manage the function\'s network interfaces',
+      },
+      {
+        statement: statement(
+          'CreateNetworkInterfacesInTheConfiguredSubnets',
+          ['ec2:CreateNetworkInterface'],
+          [
+            ec2Arn('network-interface', '*'),
+            ...resources.vpc.subnetIds.map((id) => ec2Arn('subnet', id)),
+            ...resources.vpc.securityGroupIds.map((id) => ec2Arn('security-group', id)),
+          ],
+        ),
+        wildcardReason:
+          "Lambda creates the function's network interfaces; their IDs do not exist before; the subnets and security groups are the configured ones",
+      },
+      {
+        statement: statement(
+          'ManageTheFunctionNetworkInterfaces',
+          ['ec2:DeleteNetworkInterface', 'ec2:AssignPrivateIpAddresses', 'ec2:UnassignPrivateIpAddresses'],
+          [ec2Arn('network-interface', '*')],
+        ),
+        wildcardReason:
+          'network interface IDs are created by Lambda at run time; limited to network interfaces of this account and region',
+      },
+    );
+  }
+  return statements;
+}
+
+/** Adds the statements to the function's role and suppresses each wildcard finding with its reason. */
+export function addAuditorPermissions(role: Role, resources: AuditedResources): void {
+  const stack = Stack.of(role);
+  const statements = auditorStatements(stack, resources);
+  for (const { statement } of statements) role.addToPrincipalPolicy(statement);
+
+  // cdk-nag reports one IAM5 finding per distinct wildcard resource: "Resource::<the resource as printed>".
+  const reasons = new Map<string, string[]>();
+  for (const { statement, wildcardReason } of statements) {
+    for (const resource of statement.resources.filter((candidate) => candidate.includes('*'))) {
+      if (wildcardReason === undefined)
+        throw new Error(`statement ${statement.sid} has a wildcard resource and no reason for it`);
+      const pattern = findingPattern(stack, resource);
+      reasons.set(pattern, [...(reasons.get(pattern) ?? []), wildcardReason]);
+    }
+  }
+  NagSuppressions.addResourceSuppressions(
+    role,
+    [...reasons].map(([pattern, why]) => ({
+      id: 'AwsSolutions-IAM5',
+      reason: [...new Set(why)].join('; '),
+      appliesTo: [pattern === 'Resource::*' ? pattern : { regex: pattern }],
+    })),
+    true,
+  );
+}
+
+// The IAM5 finding of one resource: "Resource::*" literally, or a regular expression that matches the resource
+// as cdk-nag prints it, each token (Ref, Fn::GetAtt) shown as "<...>" (e.g. "arn:<AWS::Partition>:eks:...").
+function findingPattern(stack: Stack, resource: string): string {
+  if (resource === '*') return 'Resource::*';
+  const body = piecesOf(stack.resolve(resource))
+    .map((piece) => (piece === undefined ? '<[^>]+>' : escapeRegExp(piece)))
+    .join('');
+  return `/^Resource::${body}$/`;
+}
+
+// The literal text of a resolved value, undefined for each token in it.
+function piecesOf(value: unknown): (string | undefined)[] {
+  if (typeof value === 'string') return [value];
+  if (typeof value === 'object' && value !== null && 'Fn::Join' in value) {
+    const [delimiter, parts] = (value as { 'Fn::Join': [string, unknown[]] })['Fn::Join'];
+    return parts.flatMap((part, index) => [...(index === 0 ? [] : [delimiter]), ...piecesOf(part)]);
+  }
+  return [undefined];
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+}
