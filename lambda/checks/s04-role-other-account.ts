@@ -10,7 +10,8 @@ import { diagnoseTrust, serviceAccountResource } from './trust-diagnosis';
  */
 export const s04RoleOtherAccount: Check = {
   id: 'IRSA-S04',
-  title: 'The annotated role is in an account the audit can read.',
+  title:
+    "The annotated role's trust can be verified: its account is readable and its trust conditions can be evaluated.",
   severity: 'info',
   remediation: 'Audit the role from its own account, or grant the auditor read access to it.',
   needs: ['serviceAccounts', 'roles'],
