@@ -1,0 +1,32 @@
+// What bench/live.ts and its servers' process (bench/live-servers.ts) share: the size of a run and the IPC messages.
+
+/** The size and latency of one live benchmark run. */
+export interface LiveBenchSize {
+  readonly pods: number;
+  readonly serviceAccounts: number;
+  readonly rolesUsed: number;
+  readonly accountRoles: number;
+  readonly latencyMs: number;
+}
+
+/** The servers are up and seeded; the audit goes to `endpoint` (AWS) and finds Kubernetes through DescribeCluster. */
+export interface ReadyMessage {
+  readonly kind: 'ready';
+  readonly endpoint: string;
+  readonly seedMs: number;
+}
+
+/** What the servers answered since `ready`, and what they hold. */
+export interface CountsMessage {
+  readonly kind: 'counts';
+  /** Kubernetes list requests and stored objects per resource type. */
+  readonly kube: Readonly<Record<string, { readonly requests: number; readonly objects: number }>>;
+  /** AWS requests per operation, as the proxy saw them. */
+  readonly aws: Readonly<Record<string, number>>;
+  /** Distinct role ARNs the ServiceAccounts name. */
+  readonly distinctRoles: number;
+}
+
+/** The EKS cluster and region the servers model. */
+export const CLUSTER = 'bench';
+export const REGION = 'eu-west-1';
