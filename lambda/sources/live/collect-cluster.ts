@@ -8,7 +8,7 @@ import type { ClusterState, CollectionError } from '../../model/cluster-state';
 import { parseRoleArn } from '../../policy/arn';
 import { ClusterStateAssembler, type ListPart } from '../assemble-state';
 import type { AwsClients } from '../aws/aws-clients';
-import { collectAws } from '../aws/collect-aws';
+import { type AwsCollection, collectAws } from '../aws/collect-aws';
 import {
   KubeApiError,
   type KubeResource,
@@ -84,17 +84,25 @@ export async function collectCluster(options: CollectClusterOptions): Promise<Cl
     ...(typeof cluster.endpoint === 'string' ? { endpoint: cluster.endpoint } : {}),
     ...(caDataOf(cluster) === undefined ? {} : { caData: caDataOf(cluster) }),
   };
-  const config = await collectKubernetes(options, endpoint, assembler, candidates, progress);
+  // IAM and EKS are read while the pods are still being listed: they need only the ServiceAccounts' roles.
+  let awsCollection: Promise<AwsCollection> | undefined;
+  const startAws = () => {
+    if (awsCollection !== undefined) return;
+    progress(`${clusterName}: reading IAM and EKS`);
+    const roleArns = [...new Set(candidates.map((candidate) => candidate.roleArn))];
+    awsCollection = collectAws(clients, { clusterName, cluster, roleArns });
+    // Awaited below; without a handler now, a rejection while pods are still listed would be "unhandled".
+    awsCollection.catch(() => undefined);
+  };
+  const config = await collectKubernetes(options, endpoint, assembler, candidates, progress, startAws);
+  startAws();
   if (config !== undefined && options.probeNamespaces !== undefined && options.probeNamespaces > 0) {
     progress(`${clusterName}: probing the webhook with dry-run pods`);
     const result = await probeWebhook(config, candidates, { maxNamespaces: options.probeNamespaces });
     assembler.probed(result.probes);
     if (result.error !== undefined) assembler.failed(result.error);
   }
-  const roleArns = new Set(candidates.map((candidate) => candidate.roleArn));
-
-  progress(`${clusterName}: reading IAM and EKS`);
-  const aws = await collectAws(clients, { clusterName, cluster, roleArns: [...roleArns] });
+  const aws = await (awsCollection as Promise<AwsCollection>);
   const lists: [ListPart, readonly unknown[] | undefined][] = [
     ['oidcProviders', aws.oidcProviders],
     ['roles', aws.roles],
@@ -116,6 +124,7 @@ async function collectKubernetes(
   assembler: ClusterStateAssembler,
   candidates: ProbeCandidate[],
   progress: (message: string) => void,
+  afterServiceAccounts: () => void,
 ): Promise<KubeConfig | undefined> {
   const { clusterName, snapshot } = options;
   const namespaces = options.namespaces ?? [];
@@ -126,7 +135,9 @@ async function collectKubernetes(
     assembler.failed({ resource: 'cluster-connection', reason: 'kubeconfig', message: oneLine(error) });
     return undefined;
   }
-  for (const resource of KUBERNETES_LISTS) {
+  let connectionFailed = false;
+  // The lists are independent: they run at once (pods, the long one, sets the pace).
+  const list = async (resource: KubeResource): Promise<void> => {
     const file = snapshot?.openList(resource);
     const scopes = NAMESPACED.has(resource) && namespaces.length > 0 ? namespaces : [undefined];
     try {
@@ -151,9 +162,15 @@ async function collectKubernetes(
       await file?.close();
       const failure = kubeFailure(resource, error);
       assembler.failed(failure);
-      if (failure.resource === 'cluster-connection') return undefined;
+      if (failure.resource === 'cluster-connection') connectionFailed = true;
     }
-  }
+  };
+  await Promise.all(
+    KUBERNETES_LISTS.map((resource) =>
+      resource === 'serviceAccounts' ? list(resource).then(afterServiceAccounts) : list(resource),
+    ),
+  );
+  if (connectionFailed) return undefined;
   return config;
 }
 
