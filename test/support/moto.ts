@@ -104,8 +104,17 @@ export async function startMoto(options: MotoOptions = {}): Promise<MotoServer> 
   return {
     endpoint,
     async reset() {
-      const response = await fetch(`${endpoint}/moto-api/reset`, { method: 'POST' });
-      if (!response.ok) throw new MotoStartError(`moto reset failed with HTTP ${response.status}`);
+      // On two busy cores a reset can meet a dropped connection ("fetch failed"); it is idempotent, so retry.
+      for (let attempt = 1; ; attempt += 1) {
+        try {
+          const response = await fetch(`${endpoint}/moto-api/reset`, { method: 'POST' });
+          if (response.ok) return;
+          throw new MotoStartError(`moto reset failed with HTTP ${response.status}`);
+        } catch (error) {
+          if (attempt >= 3) throw error;
+          await new Promise((resolve) => setTimeout(resolve, 250 * attempt));
+        }
+      }
     },
     async stop() {
       await stopChild(child);
