@@ -9,6 +9,7 @@ import type { ClusterSource } from './audit';
 import { AuditContext, type AuditOptions } from './checks/context';
 import type { ScheduledAuditConfig } from './config';
 import { auditCluster } from './engine/audit-cluster';
+import { namedFirstLineOf } from './error-text';
 import type { ClusterState, CollectionError } from './model/cluster-state';
 import type { SeveritySummary } from './model/finding';
 import { type ClusterRunResult, metricData, publishMetrics } from './sinks/metrics';
@@ -147,8 +148,8 @@ export async function runScheduledAudit(
   try {
     names = config.clusters ?? (await deps.listClusters());
   } catch (error) {
-    log('error', 'cannot list the clusters to audit', { runId, error: oneLine(error) });
-    const message = `cannot list the EKS clusters in ${config.region}: ${oneLine(error)}`;
+    log('error', 'cannot list the clusters to audit', { runId, error: namedFirstLineOf(error) });
+    const message = `cannot list the EKS clusters in ${config.region}: ${namedFirstLineOf(error)}`;
     throw new ScheduledAuditError(message, runId, { cause: error });
   }
   log('info', 'run started', {
@@ -178,8 +179,8 @@ export async function runScheduledAudit(
     metricCalls = (await publishMetrics(deps.cloudwatch, data)).calls;
     log('info', 'metrics published', { runId, datapoints: data.length, calls: metricCalls });
   } catch (error) {
-    errors.push(`metrics: ${oneLine(error)}`);
-    log('error', 'metrics not published', { runId, error: oneLine(error) });
+    errors.push(`metrics: ${namedFirstLineOf(error)}`);
+    log('error', 'metrics not published', { runId, error: namedFirstLineOf(error) });
   }
 
   const clusters = runs.map((run) => run.outcome);
@@ -266,7 +267,7 @@ async function auditAndPublish(
     const key = published.historyKey ?? published.latestKey;
     if (key !== undefined) reportUri = deps.store.objectUri(key);
   } catch (error) {
-    errors.push(`${clusterName}: publishing failed: ${oneLine(error)}`);
+    errors.push(`${clusterName}: publishing failed: ${namedFirstLineOf(error)}`);
   }
   log(errors.length === 0 ? 'info' : 'error', 'cluster published', {
     runId,
@@ -338,7 +339,7 @@ export async function collectWithin(
         state: unreachableState(clusterName, {
           resource: 'cluster-connection',
           reason: 'error',
-          message: `the collection failed: ${oneLine(outcome.error)}`,
+          message: `the collection failed: ${namedFirstLineOf(outcome.error)}`,
         }),
       };
     }
@@ -399,11 +400,6 @@ function auditedCounts(
     // The engine reported this as IRSA-X03 already; the counts are not worth a second failure.
     return { serviceAccountsAudited: 0, podsAudited: 0 };
   }
-}
-
-function oneLine(error: unknown): string {
-  const text = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-  return text.split('\n', 1)[0] ?? text;
 }
 
 /** A log writer of one JSON object per line on stdout (CloudWatch Logs keeps each line as one event). */

@@ -102,7 +102,6 @@ export class AuditContext {
   readonly webhook: LocatedWebhook | undefined;
   private readonly serviceAccountsByKey = new Map<string, ServiceAccount>();
   private readonly annotatedByKey = new Map<string, AnnotatedServiceAccount>();
-  private readonly podsByServiceAccount = new Map<string, Pod[]>();
   private readonly auditedPodsByServiceAccount = new Map<string, AuditedPod[]>();
   private readonly rolesByArn = new Map<string, IamRole>();
   private readonly rolesByAccountAndName = new Map<string, IamRole>();
@@ -185,9 +184,6 @@ export class AuditContext {
     for (const pod of state.pods) {
       if (!this.inScope(pod.namespace)) continue;
       const saKey = key(pod.namespace, pod.serviceAccountName);
-      const list = this.podsByServiceAccount.get(saKey);
-      if (list === undefined) this.podsByServiceAccount.set(saKey, [pod]);
-      else list.push(pod);
       // A finished pod (phase Succeeded or Failed: a completed Job or CronJob pod, an evicted pod) runs
       // nothing and holds no credentials. It stays in the API until its Job's TTL or the terminated-pod
       // GC (12,500 pods by default) removes it, and restarting its controller never clears it, so no
@@ -225,10 +221,6 @@ export class AuditContext {
 
   annotatedServiceAccount(namespace: string, name: string): AnnotatedServiceAccount | undefined {
     return this.annotatedByKey.get(key(namespace, name));
-  }
-
-  podsOf(namespace: string, name: string): readonly Pod[] {
-    return this.podsByServiceAccount.get(key(namespace, name)) ?? [];
   }
 
   /** The audited (running) pods of a ServiceAccount. */

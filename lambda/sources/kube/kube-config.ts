@@ -5,6 +5,7 @@ import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { KubeConfig, type User } from '@kubernetes/client-node';
+import { firstLineOf } from '../../error-text';
 
 /** Where the API server is and how to authenticate to it. */
 export type KubeTarget =
@@ -72,7 +73,7 @@ function loadKubeconfig(path: string | undefined, context: string | undefined): 
     if (path !== undefined) config.loadFromFile(path);
     else config.loadFromDefault();
   } catch (error) {
-    throw new KubeConfigError(source, `cannot be read: ${firstLine(error)}`);
+    throw new KubeConfigError(source, `cannot be read: ${firstLineOf(error)}`);
   }
   if (context !== undefined) {
     if (config.getContextObject(context) === null) {
@@ -87,9 +88,4 @@ function loadKubeconfig(path: string | undefined, context: string | undefined): 
   if (config.getCurrentCluster() === null)
     throw new KubeConfigError(source, `context "${config.getCurrentContext()}" names no known cluster`);
   return config;
-}
-
-function firstLine(error: unknown): string {
-  const text = error instanceof Error ? error.message : String(error);
-  return text.split('\n', 1)[0] ?? text;
 }

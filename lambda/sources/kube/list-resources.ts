@@ -6,6 +6,7 @@
 import type { IncomingMessage } from 'node:http';
 import { Agent, type RequestOptions, request } from 'node:https';
 import type { KubeConfig } from '@kubernetes/client-node';
+import { firstLineOf } from '../../error-text';
 
 export { KubeConfigError, type KubeTarget, kubeConfigFor } from './kube-config';
 
@@ -280,7 +281,7 @@ class ApiClient {
         'unauthorized',
         this.resource,
         undefined,
-        `${this.where()}: could not obtain credentials: ${firstLine(error)}`,
+        `${this.where()}: could not obtain credentials: ${firstLineOf(error)}`,
         { cause: error },
       );
     }
@@ -325,10 +326,10 @@ class ApiClient {
         'tls',
         this.resource,
         undefined,
-        `${where}: TLS failed: ${firstLine(error)} (${code})`,
+        `${where}: TLS failed: ${firstLineOf(error)} (${code})`,
         { cause: error },
       );
-    return new KubeApiError('error', this.resource, undefined, `${where}: ${firstLine(error)}`, {
+    return new KubeApiError('error', this.resource, undefined, `${where}: ${firstLineOf(error)}`, {
       cause: error,
     });
   }
@@ -430,9 +431,4 @@ function retryDelayMs(retryAfter: string | undefined, attempt: number): number {
 
 function sleep(milliseconds: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, milliseconds));
-}
-
-function firstLine(error: unknown): string {
-  const text = error instanceof Error ? error.message : String(error);
-  return text.split('\n', 1)[0] ?? text;
 }

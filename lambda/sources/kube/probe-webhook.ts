@@ -3,6 +3,7 @@
 // pod as it would be stored; nothing is stored. Static checks read the configuration; this proves it works.
 
 import type { KubeConfig } from '@kubernetes/client-node';
+import { firstLineOf } from '../../error-text';
 import type { CollectionError, WebhookProbe } from '../../model/cluster-state';
 import { ShapeError } from '../parse/json-shape';
 import { parsePod } from '../parse/kubernetes-objects';
@@ -91,7 +92,7 @@ export async function probeWebhook(
         };
       }
       // failurePolicy Fail with a broken webhook: the API server refuses every pod. That is the finding.
-      probes.push({ ...base, outcome: 'rejected', missing: [], detail: messageOf(error) });
+      probes.push({ ...base, outcome: 'rejected', missing: [], detail: firstLineOf(error) });
       continue;
     }
     const missing = missingInjection(returned, candidate.roleArn);
@@ -107,7 +108,7 @@ export function missingInjection(returned: unknown, roleArn: string): string[] {
     pod = parsePod(returned, '$');
   } catch (error) {
     return [
-      `a readable pod in the response (${error instanceof ShapeError ? error.message : messageOf(error)})`,
+      `a readable pod in the response (${error instanceof ShapeError ? error.message : firstLineOf(error)})`,
     ];
   }
   const container =
@@ -134,9 +135,4 @@ export function missingInjection(returned: unknown, roleArn: string): string[] {
 
 function byNamespaceThenName(a: ProbeCandidate, b: ProbeCandidate): number {
   return a.namespace === b.namespace ? (a.name < b.name ? -1 : 1) : a.namespace < b.namespace ? -1 : 1;
-}
-
-function messageOf(error: unknown): string {
-  const text = error instanceof Error ? error.message : String(error);
-  return text.split('\n', 1)[0] ?? text;
 }

@@ -4,6 +4,7 @@
 
 import { DescribeClusterCommand } from '@aws-sdk/client-eks';
 import type { KubeConfig } from '@kubernetes/client-node';
+import { namedFirstLineOf } from '../../error-text';
 import type { ClusterState, CollectionError } from '../../model/cluster-state';
 import { parseRoleArn } from '../../policy/arn';
 import { ClusterStateAssembler, type ListPart } from '../assemble-state';
@@ -72,7 +73,7 @@ export async function collectCluster(options: CollectClusterOptions): Promise<Cl
     assembler.failed({
       resource: 'cluster-connection',
       reason: 'describe-cluster',
-      message: `DescribeCluster failed: ${oneLine(error)}`,
+      message: `DescribeCluster failed: ${namedFirstLineOf(error)}`,
     });
     return assembler.build();
   }
@@ -132,7 +133,11 @@ async function collectKubernetes(
   try {
     config = await kubeConfigFor(options.kubeTarget(endpoint));
   } catch (error) {
-    assembler.failed({ resource: 'cluster-connection', reason: 'kubeconfig', message: oneLine(error) });
+    assembler.failed({
+      resource: 'cluster-connection',
+      reason: 'kubeconfig',
+      message: namedFirstLineOf(error),
+    });
     return undefined;
   }
   let connectionFailed = false;
@@ -180,7 +185,7 @@ function kubeFailure(resource: KubeResource, error: unknown): CollectionError {
       ? { resource: 'cluster-connection', reason: error.reason, message: error.message }
       : { resource, reason: error.reason, message: error.message };
   }
-  return { resource, reason: 'error', message: oneLine(error) };
+  return { resource, reason: 'error', message: namedFirstLineOf(error) };
 }
 
 /** ServiceAccounts of a raw page that name a valid role: the only roles worth fetching, and the ones to probe. */
@@ -207,9 +212,4 @@ function annotatedIn(items: readonly unknown[]): ProbeCandidate[] {
 function caDataOf(cluster: Record<string, unknown>): string | undefined {
   const authority = cluster.certificateAuthority as { data?: unknown } | undefined;
   return typeof authority?.data === 'string' ? authority.data : undefined;
-}
-
-function oneLine(error: unknown): string {
-  const text = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-  return text.split('\n', 1)[0] ?? text;
 }
