@@ -145,21 +145,47 @@ async function collectKubernetes(
   const list = async (resource: KubeResource): Promise<void> => {
     const file = snapshot?.openList(resource);
     const scopes = NAMESPACED.has(resource) && namespaces.length > 0 ? namespaces : [undefined];
-    try {
-      for (const namespace of scopes) {
+    // A 410 Gone makes listPages start its own namespace over, but the assembler and the snapshot file can only
+    // forget a whole resource: the namespaces listed before it would be lost. So the restart of any namespace
+    // after the first starts every namespace over.
+    const startOver = async () => {
+      assembler.restart(resource);
+      if (resource === 'serviceAccounts') candidates.length = 0;
+      await file?.restart();
+    };
+    const listScopes = async () => {
+      for (const [index, namespace] of scopes.entries()) {
         const pages = listPages(config, resource, {
           ...(namespace === undefined ? {} : { namespace }),
           onPage: (_resource, page, items) =>
             progress(`${clusterName}: ${resource} page ${page} (${items} items)`),
           onRestart: async () => {
-            assembler.restart(resource);
-            await file?.restart();
+            if (index > 0) throw new ScopesExpired(resource, namespace);
+            await startOver();
           },
         });
         for await (const page of pages) {
           assembler.add(resource, page);
           if (resource === 'serviceAccounts') candidates.push(...annotatedIn(page));
           await file?.add(page);
+        }
+      }
+    };
+    try {
+      for (let restarts = 0; ; restarts += 1) {
+        try {
+          await listScopes();
+          break;
+        } catch (error) {
+          if (!(error instanceof ScopesExpired)) throw error;
+          if (restarts >= MAX_SCOPE_RESTARTS)
+            throw new KubeApiError(
+              'error',
+              resource,
+              410,
+              `the list of ${resource} in namespace ${error.namespace} expired while paging, ${restarts + 1} times; the namespaces change faster than they can be listed`,
+            );
+          await startOver();
         }
       }
       await file?.close();
@@ -177,6 +203,20 @@ async function collectKubernetes(
   );
   if (connectionFailed) return undefined;
   return config;
+}
+
+// As listPages' own restarts of one list: a cluster that expires every attempt is reported, not chased forever.
+const MAX_SCOPE_RESTARTS = 3;
+
+/** A namespace after the first had its list expire (410 Gone): every namespace is listed again. */
+class ScopesExpired extends Error {
+  override readonly name = 'ScopesExpired';
+  constructor(
+    readonly resource: KubeResource,
+    readonly namespace: string | undefined,
+  ) {
+    super(`the list of ${resource} in namespace ${namespace} expired`);
+  }
 }
 
 function kubeFailure(resource: KubeResource, error: unknown): CollectionError {
