@@ -62,13 +62,13 @@ export class ConfigError extends Error {
 
 // EKS: "The name can contain only alphanumeric characters (case-sensitive), hyphens, and underscores. It must
 // start with an alphanumeric character and can't be longer than 100 characters."
-const CLUSTER_NAME = /^[0-9A-Za-z][A-Za-z0-9_-]{0,99}$/;
+export const CLUSTER_NAME = /^[0-9A-Za-z][A-Za-z0-9_-]{0,99}$/;
 // A namespace name is an RFC 1123 DNS label.
-const NAMESPACE_NAME = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+export const NAMESPACE_NAME = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 // SNS topic names: up to 256 letters, digits, hyphens and underscores (`.fifo` for FIFO topics).
-const TOPIC_ARN = /^arn:(aws[a-z-]*):sns:([a-z0-9-]+):(\d{12}):([A-Za-z0-9_-]{1,256}(\.fifo)?)$/;
+export const TOPIC_ARN = /^arn:(aws[a-z-]*):sns:([a-z0-9-]+):(\d{12}):([A-Za-z0-9_-]{1,256}(\.fifo)?)$/;
 // S3 general purpose bucket names: 3-63 lower-case letters, digits, dots and hyphens, a letter or digit at each end.
-const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+export const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 
 /** Reads and validates the configuration; throws ConfigError naming every problem at once. */
 export function loadConfig(env: Environment): ScheduledAuditConfig {
@@ -159,14 +159,15 @@ export function loadConfig(env: Environment): ScheduledAuditConfig {
   };
 }
 
-// A comma list as a stack renders it: spaces around names and empty entries (a trailing comma) mean nothing.
-function nameList(text: string | undefined): string[] | undefined {
+/** A comma list as a stack renders it: spaces around names and empty entries (a trailing comma) mean nothing. */
+export function nameList(text: string | undefined): string[] | undefined {
   if (text === undefined) return undefined;
   const names = [...new Set(text.split(',').map((name) => name.trim()))].filter((name) => name !== '');
   return names.length === 0 ? undefined : names;
 }
 
-function isHttpUrl(text: string): boolean {
+/** True for an absolute http: or https: URL (an emulator's endpoint). */
+export function isHttpUrl(text: string): boolean {
   try {
     const url = new URL(text);
     return url.protocol === 'http:' || url.protocol === 'https:';

@@ -349,15 +349,16 @@ export async function collectWithin(
   }
 }
 
-function unreachableState(clusterName: string, error: CollectionError): ClusterState {
+/** A state that holds only why the cluster could not be collected: the engine reports it as IRSA-X01. */
+export function unreachableState(clusterName: string, error: CollectionError): ClusterState {
   const assembler = new ClusterStateAssembler((part) => `${part} (live, ${clusterName})`);
   assembler.setCluster({ name: clusterName });
   assembler.failed(error);
   return assembler.build();
 }
 
-// A collection that could not reach the API server (or describe the cluster) recorded it as a connection error.
-function connectionStatus(state: ClusterState): ClusterOutcome['status'] {
+/** `unreachable` when the collection recorded a connection error (API server or DescribeCluster), else `audited`. */
+export function connectionStatus(state: ClusterState): ClusterOutcome['status'] {
   return state.collectionErrors.some((error) => error.resource === 'cluster-connection')
     ? 'unreachable'
     : 'audited';
@@ -385,7 +386,7 @@ export function withoutNamespaces(state: ClusterState, excluded: readonly string
 }
 
 /** What the engine audits of a state, counted as its checks count it (IRSA ServiceAccounts and their pods). */
-function auditedCounts(
+export function auditedCounts(
   state: ClusterState,
   options: AuditOptions,
 ): { readonly serviceAccountsAudited: number; readonly podsAudited: number } {

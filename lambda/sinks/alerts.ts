@@ -185,7 +185,7 @@ function deltaOf(
 }
 
 /** The finding as the delta carries it: evidence over 8 KB is left to the report. */
-function deltaFinding(finding: Finding): Finding {
+export function deltaFinding(finding: Finding): Finding {
   const size = byteLength(JSON.stringify(finding.evidence));
   if (size <= EVIDENCE_LIMIT_BYTES) return finding;
   return { ...finding, evidence: { omitted: `${size} bytes of evidence; see the full report` } };

@@ -2,6 +2,7 @@
 // .../history/<ISO-8601>.json, one per run; each the §6 JSON of that one cluster, server-side encrypted.
 
 import {
+  CopyObjectCommand,
   GetObjectCommand,
   PutObjectCommand,
   type PutObjectCommandInput,
@@ -44,8 +45,8 @@ export class ReportStoreError extends Error {
 
 // S3 user metadata keys travel as x-amz-meta-<key> headers, lower-cased by S3.
 const RUN_ID_METADATA = 'run-id';
-// A key part must not add or escape a path level.
-const KEY_PART = /^(?!\.{1,2}$)[A-Za-z0-9._-]+$/;
+/** A key part must not add or escape a path level. */
+export const KEY_PART = /^(?!\.{1,2}$)[A-Za-z0-9._-]+$/;
 
 /** Reads and writes one cluster's reports in one bucket. */
 export class ReportStore {
@@ -118,6 +119,77 @@ export class ReportStore {
     return `s3://${this.bucket}/${key}`;
   }
 
+  /** Writes any JSON document under `key` (encrypted as the reports are), tagged with the run when given. */
+  async putJson(key: string, value: unknown, runId?: string): Promise<void> {
+    try {
+      await this.s3.send(
+        new PutObjectCommand({
+          Bucket: this.bucket,
+          Key: key,
+          Body: `${JSON.stringify(value)}\n`,
+          ContentType: 'application/json',
+          Metadata: runId === undefined ? {} : { [RUN_ID_METADATA]: runId },
+          ...this.encryption(),
+        }),
+      );
+    } catch (error) {
+      throw new ReportStoreError('write', this.objectUri(key), describe(error), error);
+    }
+  }
+
+  /** A JSON document and the run that wrote it, or undefined when there is no such object; the value is unchecked. */
+  async getJson(key: string): Promise<{ readonly value: unknown; readonly runId?: string } | undefined> {
+    const uri = this.objectUri(key);
+    let text: string;
+    let runId: string | undefined;
+    try {
+      const object = await this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
+      text = (await object.Body?.transformToString('utf-8')) ?? '';
+      runId = object.Metadata?.[RUN_ID_METADATA];
+    } catch (error) {
+      if (isNoSuchKey(error)) return undefined;
+      throw new ReportStoreError('read', uri, readProblem(error), error);
+    }
+    try {
+      const value: unknown = JSON.parse(text);
+      return runId === undefined ? { value } : { value, runId };
+    } catch (error) {
+      throw new ReportStoreError('parse', uri, `not JSON (${describe(error)})`, error);
+    }
+  }
+
+  /** Copies an object within the bucket (no download), re-encrypted and tagged with the run, as saveLatest does. */
+  async copy(sourceKey: string, destinationKey: string, runId: string): Promise<void> {
+    try {
+      await this.s3.send(
+        new CopyObjectCommand({
+          Bucket: this.bucket,
+          Key: destinationKey,
+          CopySource: `${this.bucket}/${sourceKey.split('/').map(encodeURIComponent).join('/')}`,
+          // REPLACE: the copy carries this run's ID, not the source's metadata.
+          MetadataDirective: 'REPLACE',
+          Metadata: { [RUN_ID_METADATA]: runId },
+          ContentType: 'application/json',
+          ...this.encryption(),
+        }),
+      );
+    } catch (error) {
+      throw new ReportStoreError(
+        'write',
+        this.objectUri(destinationKey),
+        `copy from ${this.objectUri(sourceKey)} failed: ${describe(error)}`,
+        error,
+      );
+    }
+  }
+
+  private encryption(): Partial<PutObjectCommandInput> {
+    return this.kmsKeyId === undefined
+      ? { ServerSideEncryption: 'AES256' }
+      : // An S3 Bucket Key turns one KMS request per object into one per bucket and key for a while.
+        { ServerSideEncryption: 'aws:kms', SSEKMSKeyId: this.kmsKeyId, BucketKeyEnabled: true };
+  }
+
   private async put(
     key: string,
     cluster: string,
@@ -128,11 +200,7 @@ export class ReportStore {
     if (report.clusters.length !== 1 || report.clusters[0]?.name !== cluster) {
       throw new ReportStoreError('write', uri, `the report must hold exactly cluster ${cluster}`);
     }
-    const encryption: Partial<PutObjectCommandInput> =
-      this.kmsKeyId === undefined
-        ? { ServerSideEncryption: 'AES256' }
-        : // An S3 Bucket Key turns one KMS request per object into one per bucket and key for a while.
-          { ServerSideEncryption: 'aws:kms', SSEKMSKeyId: this.kmsKeyId, BucketKeyEnabled: true };
+    const encryption = this.encryption();
     try {
       await this.s3.send(
         new PutObjectCommand({

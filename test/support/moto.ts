@@ -14,7 +14,8 @@ import {
   ReceiveMessageCommand,
   SQSClient,
 } from '@aws-sdk/client-sqs';
-import type { AwsCredentialIdentity } from '@smithy/types';
+import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
+import type { AwsCredentialIdentity, Pluggable } from '@smithy/types';
 import { type AwsClients, createAwsClients } from '../../lambda/sources/aws/aws-clients';
 
 /** moto accepts any key pair; these are AWS's documented example keys, so nothing real is ever signed. */
@@ -25,6 +26,9 @@ export const MOTO_CREDENTIALS: AwsCredentialIdentity = {
 
 /** The account of the shipped examples, so seeded ARNs read like theirs. */
 export const MOTO_ACCOUNT_ID = '111122223333';
+
+/** The account of credentials moto knows nothing about (such as MOTO_CREDENTIALS) when started with multiAccount. */
+export const MOTO_DEFAULT_ACCOUNT_ID = '123456789012';
 
 /** A running moto server. */
 export interface MotoServer {
@@ -37,6 +41,11 @@ export interface MotoServer {
 export interface MotoOptions {
   /** The account every request belongs to (moto's MOTO_ACCOUNT_ID); default 111122223333. */
   readonly accountId?: string;
+  /**
+   * Several accounts: no MOTO_ACCOUNT_ID (which would put every request in one account), so each request acts in
+   * the account of its credentials: MOTO_CREDENTIALS in MOTO_DEFAULT_ACCOUNT_ID, AssumeRole's in the role's account.
+   */
+  readonly multiAccount?: boolean;
   /** The directories searched for `moto_server`; default the PATH of this process. */
   readonly searchPath?: string;
   /** useMoto only: reset before each test (default), or keep what a beforeAll seeded for the whole file. */
@@ -79,11 +88,13 @@ export async function startMoto(options: MotoOptions = {}): Promise<MotoServer> 
       ? { file: executable, prefix: [] as string[] }
       : { file: python ?? 'python3', prefix: [EKS_IDENTITIES_LAUNCHER] };
   // Port 0: the OS picks a free port and werkzeug prints it, so there is no probe-then-bind race.
+  const { MOTO_ACCOUNT_ID: _inherited, ...inherited } = process.env;
   const child = spawn(command.file, [...command.prefix, '-H', '127.0.0.1', '-p', '0'], {
     env: {
-      ...process.env,
+      ...inherited,
       PYTHONUNBUFFERED: '1',
-      MOTO_ACCOUNT_ID: options.accountId ?? MOTO_ACCOUNT_ID,
+      // moto reads MOTO_ACCOUNT_ID before the credentials (moto/core/responses.py, get_current_account).
+      ...(options.multiAccount === true ? {} : { MOTO_ACCOUNT_ID: options.accountId ?? MOTO_ACCOUNT_ID }),
       ...(options.eksClusters === undefined
         ? {}
         : { IRSA_MOTO_EKS_CLUSTERS: JSON.stringify(options.eksClusters) }),
@@ -334,4 +345,80 @@ function snsEnvelope(body: string): SnsNotification {
     throw new Error(`not an SNS envelope: ${body.slice(0, 200)}`);
   }
   return { type, topicArn, message, ...(typeof subject === 'string' ? { subject } : {}) };
+}
+
+/**
+ * Clients that act in another account of the same moto: moto's AssumeRole does not check that the role exists,
+ * and the credentials it returns for `arn:aws:iam::<account>:role/...` act in <account> (what they create lives
+ * there). For seeding member accounts; the code under test assumes its own member role.
+ */
+export async function accountClients(
+  endpoint: string,
+  account: string,
+  region = 'eu-west-1',
+): Promise<AwsClients> {
+  const sts = new STSClient({ region, endpoint, credentials: MOTO_CREDENTIALS });
+  const { Credentials: credentials } = await sts.send(
+    new AssumeRoleCommand({
+      RoleArn: `arn:aws:iam::${account}:role/moto-seed`,
+      RoleSessionName: 'moto-seed',
+    }),
+  );
+  if (credentials?.AccessKeyId === undefined || credentials.SecretAccessKey === undefined)
+    throw new Error(`moto's AssumeRole into ${account} returned no credentials`);
+  return createAwsClients({
+    region,
+    endpoint,
+    credentials: {
+      accessKeyId: credentials.AccessKeyId,
+      secretAccessKey: credentials.SecretAccessKey,
+      ...(credentials.SessionToken === undefined ? {} : { sessionToken: credentials.SessionToken }),
+    },
+  });
+}
+
+const ASSUME_ROLE_FAULTS = 'assumeRoleFaults';
+
+/** An STS error as the SDK deserialises it: `name` is the AWS error code. */
+export function stsError(code: string, message: string, httpStatusCode: number): Error {
+  return Object.assign(new Error(message), {
+    name: code,
+    $fault: 'client',
+    $metadata: { httpStatusCode },
+    ...(code === 'Throttling' ? { $retryable: { throttling: true } } : {}),
+  });
+}
+
+/**
+ * Middleware for the STS client that assumes member roles (fault injection, SPEC §9): `fault` sees each
+ * AssumeRole's RoleArn and returns the error to fail it with (thrown before the SDK's retries, as if they were
+ * spent), or undefined to let moto answer. `assumed` records every RoleArn and ExternalId asked for.
+ */
+export function assumeRoleFaults(
+  fault: (roleArn: string) => Error | undefined,
+  assumed: { roleArn: string; externalId?: string; sessionName?: string }[] = [],
+  // biome-ignore lint/suspicious/noExplicitAny: fromTemporaryCredentials types its clientPlugins this way.
+): Pluggable<any, any> {
+  return {
+    applyToStack(stack) {
+      // fromTemporaryCredentials applies its plugins again on every AssumeRole: keep one copy.
+      stack.remove(ASSUME_ROLE_FAULTS);
+      stack.add(
+        (next, context) => async (args) => {
+          const input = args.input as { RoleArn?: string; ExternalId?: string; RoleSessionName?: string };
+          if (context.commandName === 'AssumeRoleCommand' && input.RoleArn !== undefined) {
+            assumed.push({
+              roleArn: input.RoleArn,
+              ...(input.ExternalId === undefined ? {} : { externalId: input.ExternalId }),
+              ...(input.RoleSessionName === undefined ? {} : { sessionName: input.RoleSessionName }),
+            });
+            const error = fault(input.RoleArn);
+            if (error !== undefined) throw error;
+          }
+          return next(args);
+        },
+        { step: 'initialize', name: ASSUME_ROLE_FAULTS },
+      );
+    },
+  };
 }

@@ -1,0 +1,218 @@
+// The discover step of an organization run: the accounts (configured, or every ACTIVE account of the
+// organization), and in each account × region the EKS clusters listed as the member role. Writes the Distributed
+// Map's items (runs/<runId>/items.json) and what was found or failed (runs/<runId>/discovery.json). A target that
+// cannot be listed is recorded, never a failed discovery: the aggregate reports it as IRSA-X01.
+
+import { ListAccountsCommand, OrganizationsClient } from '@aws-sdk/client-organizations';
+import type { Environment } from '../config';
+import { namedFirstLineOf } from '../error-text';
+import type { StructuredLog } from '../run-scheduled-audit';
+import { jsonLineLog } from '../run-scheduled-audit';
+import type { ReportStore } from '../sinks/report-store';
+import { listClusterNames } from '../sources/aws/collect-aws';
+import { createConcurrencyLimit } from '../sources/aws/concurrency-limit';
+import { MemberAccessError, type MemberSession, regionCallFailure } from './member-session';
+import {
+  ALL_ACCOUNTS,
+  type DiscoverConfig,
+  loadDiscoverConfig,
+  ORGANIZATION_VARIABLES,
+} from './organization-config';
+import {
+  type DiscoveredTarget,
+  type DiscoveryDocument,
+  discoveryKey,
+  itemsKey,
+  parseRunEvent,
+  type TargetItem,
+} from './run-objects';
+import {
+  atColdStart,
+  auditorCredentials,
+  homeClientConfig,
+  memberSessions,
+  reportStoreFor,
+  type StepOptions,
+} from './step-runtime';
+
+/** What the discover step returns to the state machine: where the items are, and how many of what. */
+export interface DiscoverOutput {
+  readonly runId: string;
+  readonly generatedAt: string;
+  readonly itemsBucket: string;
+  readonly itemsKey: string;
+  readonly clusters: number;
+  readonly targets: number;
+  readonly failedTargets: number;
+}
+
+/** What discovery needs, built once per container or by a test. */
+export interface DiscoverDependencies {
+  readonly config: DiscoverConfig;
+  /** The organization's accounts (ACCOUNTS=all); the management account's or a delegated administrator's. */
+  readonly organizations: OrganizationsClient;
+  readonly sessionFor: (account: string) => MemberSession;
+  readonly store: ReportStore;
+  readonly log: StructuredLog;
+}
+
+/** Nothing can be discovered (the organization's accounts cannot be listed, or the run's objects not written). */
+export class DiscoverError extends Error {
+  override readonly name = 'DiscoverError';
+}
+
+// ListAccounts returns at most 20 accounts per page.
+const LIST_ACCOUNTS_PAGE_SIZE = 20;
+
+/** Lists the clusters of every account × region and writes items.json and discovery.json. */
+export async function discoverTargets(deps: DiscoverDependencies, event: unknown): Promise<DiscoverOutput> {
+  const run = parseRunEvent(event);
+  const { config, log } = deps;
+  const accounts = config.accounts === ALL_ACCOUNTS ? await activeAccounts(deps) : config.accounts;
+  log('info', 'discovery started', {
+    runId: run.runId,
+    accounts: accounts.length,
+    regions: [...config.regions],
+    source: config.accounts === ALL_ACCOUNTS ? 'ListAccounts' : ORGANIZATION_VARIABLES.accounts,
+  });
+
+  const limit = createConcurrencyLimit(config.discoveryConcurrency);
+  const targets = await Promise.all(
+    accounts.flatMap((account) =>
+      config.regions.map((region) => limit.run(() => discoverTarget(deps.sessionFor(account), region))),
+    ),
+  );
+  for (const target of targets) {
+    if ('error' in target)
+      log('warn', 'target not discovered', {
+        runId: run.runId,
+        account: target.account,
+        region: target.region,
+        reason: target.error.reason,
+        error: target.error.message,
+      });
+  }
+
+  const items: TargetItem[] = targets.flatMap((target) =>
+    'clusters' in target
+      ? target.clusters.map((cluster) => ({ account: target.account, region: target.region, cluster }))
+      : [],
+  );
+  const discovery: DiscoveryDocument = {
+    runId: run.runId,
+    generatedAt: run.generatedAt,
+    accounts: [...accounts],
+    regions: [...config.regions],
+    targets,
+  };
+  const key = itemsKey(run.runId);
+  try {
+    // discovery.json first: the aggregate needs it, and items.json without it would be a map with no account.
+    await deps.store.putJson(discoveryKey(run.runId), discovery, run.runId);
+    await deps.store.putJson(key, items, run.runId);
+  } catch (error) {
+    throw new DiscoverError(`run ${run.runId}: the discovery was not saved: ${namedFirstLineOf(error)}`, {
+      cause: error,
+    });
+  }
+  const output: DiscoverOutput = {
+    runId: run.runId,
+    generatedAt: run.generatedAt,
+    itemsBucket: deps.store.bucket,
+    itemsKey: key,
+    clusters: items.length,
+    targets: targets.length,
+    failedTargets: targets.filter((target) => 'error' in target).length,
+  };
+  log('info', 'discovery finished', { ...output });
+  return output;
+}
+
+/** Every ACTIVE account of the organization (suspended and closing accounts have nothing to audit). */
+export async function activeAccounts(deps: Pick<DiscoverDependencies, 'organizations'>): Promise<string[]> {
+  const accounts: string[] = [];
+  let nextToken: string | undefined;
+  try {
+    do {
+      const page = await deps.organizations.send(
+        new ListAccountsCommand({
+          MaxResults: LIST_ACCOUNTS_PAGE_SIZE,
+          ...(nextToken === undefined ? {} : { NextToken: nextToken }),
+        }),
+      );
+      for (const account of page.Accounts ?? []) {
+        if (account.Status === 'ACTIVE' && account.Id !== undefined) accounts.push(account.Id);
+      }
+      nextToken = page.NextToken;
+    } while (nextToken !== undefined && nextToken !== '');
+  } catch (error) {
+    throw new DiscoverError(
+      `cannot list the organization's accounts (${namedFirstLineOf(error)}): run discover in the management account or a delegated administrator, or set ${ORGANIZATION_VARIABLES.accounts} to a list of account IDs`,
+      { cause: error },
+    );
+  }
+  return [...new Set(accounts)].sort();
+}
+
+/** The clusters of one account × region as its member role sees them, or why they could not be listed. */
+async function discoverTarget(session: MemberSession, region: string): Promise<DiscoveredTarget> {
+  const { account } = session;
+  try {
+    // Once per account (the session keeps the credentials), so a refused role is told apart from a refused region.
+    await session.assume();
+  } catch (error) {
+    return failedTarget(account, region, error);
+  }
+  try {
+    const clusters = await listClusterNames(session.clients(region));
+    return { account, region, clusters: [...new Set(clusters)].sort() };
+  } catch (error) {
+    return failedTarget(account, region, regionCallFailure(error, session, region, 'EKS ListClusters'));
+  }
+}
+
+function failedTarget(account: string, region: string, error: unknown): DiscoveredTarget {
+  const failure =
+    error instanceof MemberAccessError
+      ? { reason: error.reason, message: error.message }
+      : { reason: 'error' as const, message: namedFirstLineOf(error) };
+  return { account, region, error: failure };
+}
+
+/** The discover step's Lambda handler. */
+export type DiscoverHandler = (event: unknown) => Promise<DiscoverOutput>;
+
+/** The dependencies of one container, from a valid configuration. */
+export function createDiscoverDependencies(
+  config: DiscoverConfig,
+  options: StepOptions = {},
+): DiscoverDependencies {
+  const credentials = auditorCredentials(options);
+  return {
+    config,
+    organizations: new OrganizationsClient(homeClientConfig(config, credentials)),
+    sessionFor: memberSessions(config, 'discover', options, credentials),
+    store: reportStoreFor(config, credentials),
+    log: options.log ?? jsonLineLog(),
+  };
+}
+
+/** Validates the configuration at cold start and returns the handler (see atColdStart). */
+export function createDiscoverHandler(env: Environment, options: StepOptions = {}): DiscoverHandler {
+  const log = options.log ?? jsonLineLog();
+  return atColdStart(
+    'discover',
+    () => loadDiscoverConfig(env),
+    (config) => {
+      const deps = createDiscoverDependencies(config, { ...options, log });
+      return (event: unknown) => discoverTargets(deps, event);
+    },
+    (config) => ({
+      accounts: config.accounts === ALL_ACCOUNTS ? ALL_ACCOUNTS : [...config.accounts],
+      regions: [...config.regions],
+      memberRoleName: config.memberRoleName,
+      discoveryConcurrency: config.discoveryConcurrency,
+    }),
+    log,
+  );
+}
