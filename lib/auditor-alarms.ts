@@ -101,20 +101,34 @@ export class AuditorAlarms extends Construct {
     ];
   }
 
-  private alarm(
-    id: string,
-    options: { metric: IMetric; description: string; missing: TreatMissingData },
-  ): Alarm {
-    const alarm = new Alarm(this, id, {
-      metric: options.metric,
-      alarmDescription: options.description,
-      comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
-      threshold: 0,
-      evaluationPeriods: 1,
-      treatMissingData: options.missing,
-    });
-    alarm.addAlarmAction(new SnsAction(this.topic));
-    alarm.addOkAction(new SnsAction(this.topic));
-    return alarm;
+  private alarm(id: string, options: NotifyingAlarmOptions): Alarm {
+    return notifyingAlarm(this, id, this.topic, options);
   }
+}
+
+/** One alarm of the auditor: what it watches, what it means, and what no data means. */
+export interface NotifyingAlarmOptions {
+  readonly metric: IMetric;
+  readonly description: string;
+  readonly missing: TreatMissingData;
+}
+
+/** An alarm that fires when the metric is above 0 in one period, and notifies `topic` when it fires and clears. */
+export function notifyingAlarm(
+  scope: Construct,
+  id: string,
+  topic: ITopic,
+  options: NotifyingAlarmOptions,
+): Alarm {
+  const alarm = new Alarm(scope, id, {
+    metric: options.metric,
+    alarmDescription: options.description,
+    comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+    threshold: 0,
+    evaluationPeriods: 1,
+    treatMissingData: options.missing,
+  });
+  alarm.addAlarmAction(new SnsAction(topic));
+  alarm.addOkAction(new SnsAction(topic));
+  return alarm;
 }

@@ -1,5 +1,6 @@
 // The scheduled audit function (lambda/handler.ts): bundled offline by the local esbuild into an ESM file
 // that loads on Node.js 22, run on a schedule, one run at a time, with a dead-letter queue for lost runs.
+// The bundling is shared with the organization mode's functions (bundledHandler).
 
 import { join } from 'node:path';
 import { Duration } from 'aws-cdk-lib';
@@ -8,7 +9,7 @@ import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
 import { Architecture, type CfnFunction, Runtime } from 'aws-cdk-lib/aws-lambda';
-import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { NodejsFunction, type NodejsFunctionProps, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
@@ -90,12 +91,7 @@ export class AuditorFunction extends Construct {
 
     this.function = new NodejsFunction(this, 'Function', {
       description: 'irsa-auditor: audits IRSA on the EKS clusters of this account and region (SPEC §7)',
-      projectRoot: PROJECT_ROOT,
-      entry: join(PROJECT_ROOT, HANDLER_ENTRY),
-      handler: 'handler',
-      depsLockFilePath: join(PROJECT_ROOT, 'package-lock.json'),
-      runtime: Runtime.NODEJS_22_X,
-      architecture: Architecture.ARM_64,
+      ...bundledHandler(HANDLER_ENTRY),
       memorySize: MEMORY_MB,
       timeout: FUNCTION_TIMEOUT,
       // One writer of each cluster's latest.json: the drift baseline assumes runs never overlap.
@@ -117,20 +113,6 @@ export class AuditorFunction extends Construct {
         [CONFIG_VARIABLES.reportsBucket]: props.bucket.bucketName,
         [CONFIG_VARIABLES.reportsKmsKeyId]: props.key.keyArn,
         [CONFIG_VARIABLES.probe]: String(settings.probe),
-      },
-      bundling: {
-        format: OutputFormat.ESM,
-        target: 'node22',
-        mainFields: ['module', 'main'],
-        banner: ESM_REQUIRE_BANNER,
-        minify: true,
-        // Error classes are told apart by name in logs and alerts; minified names would say nothing.
-        keepNames: true,
-        // No source map: it would double the asset and slow every cold start; errors carry their context.
-        sourceMap: false,
-        // The SDK version the code was tested with, not whichever one the runtime ships.
-        bundleAwsSDK: true,
-        forceDockerBundling: false,
       },
     });
     if (vpc !== undefined) {
@@ -164,12 +146,51 @@ export class AuditorFunction extends Construct {
       ...(vpc === undefined ? {} : { vpc }),
     });
 
-    NagSuppressions.addResourceSuppressions(this.function, [
-      {
-        id: 'AwsSolutions-L1',
-        reason:
-          'Node.js 22 on purpose (SPEC §8): the bundle is built for and smoke-tested on Node 22 (esbuild target node22, test/infra/bundle-smoke), so a newer runtime would run code that was never tested on it.',
-      },
-    ]);
+    suppressRuntimeFinding(this.function);
   }
+}
+
+/**
+ * What every irsa-auditor function shares, whatever its entry: Node.js 22 on arm64, and an ESM bundle built
+ * offline by the local esbuild that loads on Node 22 (the createRequire banner) with the SDK it was tested with.
+ */
+export function bundledHandler(
+  entry: string,
+): Pick<
+  NodejsFunctionProps,
+  'projectRoot' | 'entry' | 'handler' | 'depsLockFilePath' | 'runtime' | 'architecture' | 'bundling'
+> {
+  return {
+    projectRoot: PROJECT_ROOT,
+    entry: join(PROJECT_ROOT, entry),
+    handler: 'handler',
+    depsLockFilePath: join(PROJECT_ROOT, 'package-lock.json'),
+    runtime: Runtime.NODEJS_22_X,
+    architecture: Architecture.ARM_64,
+    bundling: {
+      format: OutputFormat.ESM,
+      target: 'node22',
+      mainFields: ['module', 'main'],
+      banner: ESM_REQUIRE_BANNER,
+      minify: true,
+      // Error classes are told apart by name in logs and alerts; minified names would say nothing.
+      keepNames: true,
+      // No source map: it would double the asset and slow every cold start; errors carry their context.
+      sourceMap: false,
+      // The SDK version the code was tested with, not whichever one the runtime ships.
+      bundleAwsSDK: true,
+      forceDockerBundling: false,
+    },
+  };
+}
+
+/** Accepts cdk-nag's "not the latest runtime" finding (AwsSolutions-L1) on a function bundled by bundledHandler. */
+export function suppressRuntimeFinding(fn: NodejsFunction): void {
+  NagSuppressions.addResourceSuppressions(fn, [
+    {
+      id: 'AwsSolutions-L1',
+      reason:
+        'Node.js 22 on purpose (SPEC §8): the bundle is built for and smoke-tested on Node 22 (esbuild target node22, test/infra/bundle-smoke), so a newer runtime would run code that was never tested on it.',
+    },
+  ]);
 }

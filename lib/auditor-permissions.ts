@@ -9,6 +9,7 @@ import type { ILogGroup } from 'aws-cdk-lib/aws-logs';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import { NagSuppressions } from 'cdk-nag';
+import type { IConstruct } from 'constructs';
 import { METRIC_NAMESPACE } from '../lambda/sinks/metrics';
 import { REPORTS_PREFIX } from './reports-bucket';
 import type { VpcSettings } from './settings';
@@ -31,31 +32,55 @@ export interface ExplainedStatement {
   readonly wildcardReason?: string;
 }
 
-/** Builds the statements for these resources; a stack adds them with `addAuditorPermissions`. */
-export function auditorStatements(stack: Stack, resources: AuditedResources): ExplainedStatement[] {
-  const clusterArn = (name: string) =>
-    stack.formatArn({ service: 'eks', resource: 'cluster', resourceName: name });
-  const associationArn = (cluster: string) =>
-    stack.formatArn({ service: 'eks', resource: 'podidentityassociation', resourceName: `${cluster}/*` });
+/** Where the collection reads (EKS and IAM) apply. */
+export interface CollectionScope {
+  /** The audited clusters; undefined: every cluster of the account in each region. */
+  readonly clusters?: readonly string[];
+  /** The regions of the EKS ARNs; undefined: the stack's own region. */
+  readonly regions?: readonly string[];
+}
+
+/** An Allow statement with a Sid, its actions and resources, and an optional condition block. */
+export function allowStatement(
+  sid: string,
+  actions: string[],
+  arns: string[],
+  conditions?: Record<string, Record<string, unknown>>,
+): PolicyStatement {
+  return new PolicyStatement({
+    sid,
+    effect: Effect.ALLOW,
+    actions,
+    resources: arns,
+    ...(conditions === undefined ? {} : { conditions }),
+  });
+}
+
+/**
+ * The reads collectCluster makes (lambda/sources/aws, live/collect-cluster.ts), of the account the stack is
+ * deployed in: the single-account function's, and exactly the member role's in organization mode.
+ */
+export function collectionStatements(stack: Stack, scope: CollectionScope = {}): ExplainedStatement[] {
+  const regions = scope.regions ?? [stack.region];
+  const clusterArns = (name: string) =>
+    regions.map((region) =>
+      stack.formatArn({ service: 'eks', region, resource: 'cluster', resourceName: name }),
+    );
+  const associationArns = (cluster: string) =>
+    regions.map((region) =>
+      stack.formatArn({
+        service: 'eks',
+        region,
+        resource: 'podidentityassociation',
+        resourceName: `${cluster}/*`,
+      }),
+    );
   const iamArn = (resource: string) =>
     stack.formatArn({ service: 'iam', region: '', resource, resourceName: '*' });
-  const statement = (
-    sid: string,
-    actions: string[],
-    arns: string[],
-    conditions?: Record<string, Record<string, unknown>>,
-  ) =>
-    new PolicyStatement({
-      sid,
-      effect: Effect.ALLOW,
-      actions,
-      resources: arns,
-      ...(conditions === undefined ? {} : { conditions }),
-    });
 
   const statements: ExplainedStatement[] = [
     {
-      statement: statement(
+      statement: allowStatement(
         'ListWithoutResourceLevelPermissions',
         ['eks:ListClusters', 'iam:ListOpenIDConnectProviders', 'iam:ListRoles'],
         ['*'],
@@ -64,36 +89,30 @@ export function auditorStatements(stack: Stack, resources: AuditedResources): Ex
         'eks:ListClusters, iam:ListOpenIDConnectProviders and iam:ListRoles have no resource-level permissions (the Service Authorization Reference lists no resource type for them), so "*" is the only valid Resource',
     },
     {
-      statement: statement('PublishMetricsInTheAuditorNamespace', ['cloudwatch:PutMetricData'], ['*'], {
-        StringEquals: { 'cloudwatch:namespace': METRIC_NAMESPACE },
-      }),
-      wildcardReason: `cloudwatch:PutMetricData has no resource-level permissions ("*" only); the cloudwatch:namespace condition limits it to ${METRIC_NAMESPACE}`,
-    },
-    {
       // IRSA-A01 compares the OIDC providers with the issuers of every cluster of the account, so every
       // cluster is described even when only some are audited; names are not known at synth.
-      statement: statement('DescribeEveryClusterOfTheRegion', ['eks:DescribeCluster'], [clusterArn('*')]),
+      statement: allowStatement('DescribeEveryClusterOfTheRegion', ['eks:DescribeCluster'], clusterArns('*')),
       wildcardReason:
         'eks:DescribeCluster on every cluster of this account and region: the stale-OIDC-provider check (IRSA-A01) needs the issuer of each cluster, including clusters that are not audited, whose names are only known at run time',
     },
   ];
 
-  if (resources.clusters === undefined) {
+  if (scope.clusters === undefined) {
     statements.push(
       {
-        statement: statement(
+        statement: allowStatement(
           'ListPodIdentityAssociationsOfEveryCluster',
           ['eks:ListPodIdentityAssociations'],
-          [clusterArn('*')],
+          clusterArns('*'),
         ),
         wildcardReason:
           'clusters=all: the audited clusters are whatever ListClusters returns at run time, so every cluster of this account and region',
       },
       {
-        statement: statement(
+        statement: allowStatement(
           'ReadPodIdentityAssociationsOfEveryCluster',
           ['eks:DescribePodIdentityAssociation'],
-          [associationArn('*')],
+          associationArns('*'),
         ),
         wildcardReason:
           'clusters=all: associations of every cluster of this account and region; cluster names and association IDs are only known at run time',
@@ -102,17 +121,17 @@ export function auditorStatements(stack: Stack, resources: AuditedResources): Ex
   } else {
     statements.push(
       {
-        statement: statement(
+        statement: allowStatement(
           'ListPodIdentityAssociationsOfAuditedClusters',
           ['eks:ListPodIdentityAssociations'],
-          resources.clusters.map(clusterArn),
+          scope.clusters.flatMap(clusterArns),
         ),
       },
       {
-        statement: statement(
+        statement: allowStatement(
           'ReadPodIdentityAssociationsOfAuditedClusters',
           ['eks:DescribePodIdentityAssociation'],
-          resources.clusters.map(associationArn),
+          scope.clusters.flatMap(associationArns),
         ),
         wildcardReason:
           'association IDs are generated by EKS when an association is created; the ARNs are limited to the audited clusters',
@@ -122,17 +141,35 @@ export function auditorStatements(stack: Stack, resources: AuditedResources): Ex
 
   statements.push(
     {
-      statement: statement('ReadOidcProviders', ['iam:GetOpenIDConnectProvider'], [iamArn('oidc-provider')]),
+      statement: allowStatement(
+        'ReadOidcProviders',
+        ['iam:GetOpenIDConnectProvider'],
+        [iamArn('oidc-provider')],
+      ),
       wildcardReason:
         'the audit reads every OIDC provider ListOpenIDConnectProviders returns (to match them with cluster issuers); their URLs are only known at run time; limited to this account',
     },
     {
-      statement: statement('ReadRoles', ['iam:GetRole'], [iamArn('role')]),
+      statement: allowStatement('ReadRoles', ['iam:GetRole'], [iamArn('role')]),
       wildcardReason:
         'ServiceAccount annotations and pod identity associations may name any role of the account; names are only known at run time; limited to this account',
     },
+  );
+  return statements;
+}
+
+/** Builds the statements for these resources; a stack adds them with `addAuditorPermissions`. */
+export function auditorStatements(stack: Stack, resources: AuditedResources): ExplainedStatement[] {
+  const statements: ExplainedStatement[] = [
+    ...collectionStatements(stack, resources.clusters === undefined ? {} : { clusters: resources.clusters }),
     {
-      statement: statement(
+      statement: allowStatement('PublishMetricsInTheAuditorNamespace', ['cloudwatch:PutMetricData'], ['*'], {
+        StringEquals: { 'cloudwatch:namespace': METRIC_NAMESPACE },
+      }),
+      wildcardReason: `cloudwatch:PutMetricData has no resource-level permissions ("*" only); the cloudwatch:namespace condition limits it to ${METRIC_NAMESPACE}`,
+    },
+    {
+      statement: allowStatement(
         'ReadAndWriteReports',
         ['s3:GetObject', 's3:PutObject'],
         [resources.bucket.arnForObjects(`${REPORTS_PREFIX}*`)],
@@ -141,12 +178,12 @@ export function auditorStatements(stack: Stack, resources: AuditedResources): Ex
     },
     {
       // Without ListBucket, S3 answers 403 instead of 404 for the first run's missing latest.json.
-      statement: statement('ListReports', ['s3:ListBucket'], [resources.bucket.bucketArn]),
+      statement: allowStatement('ListReports', ['s3:ListBucket'], [resources.bucket.bucketArn]),
     },
-    { statement: statement('PublishAlerts', ['sns:Publish'], [resources.topic.topicArn]) },
+    { statement: allowStatement('PublishAlerts', ['sns:Publish'], [resources.topic.topicArn]) },
     {
       // SNS (encrypted topic) and S3 (SSE-KMS reports) use the key on the function's behalf.
-      statement: statement(
+      statement: allowStatement(
         'UseTheAuditorKeyThroughSnsAndS3',
         ['kms:Decrypt', 'kms:GenerateDataKey'],
         [resources.key.keyArn],
@@ -159,20 +196,20 @@ export function auditorStatements(stack: Stack, resources: AuditedResources): Ex
     },
     {
       // The log group's ARN attribute ends in ":*", which covers its log streams.
-      statement: statement(
+      statement: allowStatement(
         'WriteLogs',
         ['logs:CreateLogStream', 'logs:PutLogEvents'],
         [resources.logGroup.logGroupArn],
       ),
     },
-  );
+  ];
 
   if (resources.vpc !== undefined) {
     const ec2Arn = (resource: string, name: string) =>
       stack.formatArn({ service: 'ec2', resource, resourceName: name });
     statements.push(
       {
-        statement: statement(
+        statement: allowStatement(
           'DescribeNetworkInterfaces',
           ['ec2:DescribeNetworkInterfaces', 'ec2:DescribeSubnets'],
           ['*'],
@@ -181,7 +218,7 @@ export function auditorStatements(stack: Stack, resources: AuditedResources): Ex
           'ec2:DescribeNetworkInterfaces and ec2:DescribeSubnets have no resource-level permissions ("*" only); Lambda uses them to manage the function\'s network interfaces',
       },
       {
-        statement: statement(
+        statement: allowStatement(
           'CreateNetworkInterfacesInTheConfiguredSubnets',
           ['ec2:CreateNetworkInterface'],
           [
@@ -194,7 +231,7 @@ export function auditorStatements(stack: Stack, resources: AuditedResources): Ex
           "Lambda creates the function's network interfaces; their IDs do not exist before; the subnets and security groups are the configured ones",
       },
       {
-        statement: statement(
+        statement: allowStatement(
           'ManageTheFunctionNetworkInterfaces',
           ['ec2:DeleteNetworkInterface', 'ec2:AssignPrivateIpAddresses', 'ec2:UnassignPrivateIpAddresses'],
           [ec2Arn('network-interface', '*')],
@@ -209,10 +246,21 @@ export function auditorStatements(stack: Stack, resources: AuditedResources): Ex
 
 /** Adds the statements to the function's role and suppresses each wildcard finding with its reason. */
 export function addAuditorPermissions(role: Role, resources: AuditedResources): void {
-  const stack = Stack.of(role);
-  const statements = auditorStatements(stack, resources);
-  for (const { statement } of statements) role.addToPrincipalPolicy(statement);
+  addExplainedStatements(role, auditorStatements(Stack.of(role), resources));
+}
 
+/** Adds explained statements to a role's policy and suppresses each wildcard finding with its reason. */
+export function addExplainedStatements(role: Role, statements: readonly ExplainedStatement[]): void {
+  for (const { statement } of statements) role.addToPrincipalPolicy(statement);
+  suppressWildcardFindings(role, statements);
+}
+
+/**
+ * Suppresses cdk-nag's IAM5 finding of each wildcard resource of `statements` on `scope` (and its children)
+ * with that statement's reason, and nothing else; throws when a wildcard has no reason.
+ */
+export function suppressWildcardFindings(scope: IConstruct, statements: readonly ExplainedStatement[]): void {
+  const stack = Stack.of(scope);
   // cdk-nag reports one IAM5 finding per distinct wildcard resource: "Resource::<the resource as printed>".
   const reasons = new Map<string, string[]>();
   for (const { statement, wildcardReason } of statements) {
@@ -224,7 +272,7 @@ export function addAuditorPermissions(role: Role, resources: AuditedResources): 
     }
   }
   NagSuppressions.addResourceSuppressions(
-    role,
+    scope,
     [...reasons].map(([pattern, why]) => ({
       id: 'AwsSolutions-IAM5',
       reason: [...new Set(why)].join('; '),

@@ -1,5 +1,6 @@
 // The reports bucket (SPEC §7: reports/<account>/<region>/<cluster>/latest.json and .../history/*.json) and the
-// bucket that receives its server access logs.
+// bucket that receives its server access logs. In organization mode it also holds each run's working files
+// under runs/<runId>/ (the Distributed Map's items, per-cluster results and baselines), which expire.
 
 import { Duration } from 'aws-cdk-lib';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
@@ -8,6 +9,8 @@ import { Construct } from 'constructs';
 
 /** Where the function writes: the lifecycle rule and the function's permissions cover exactly this prefix. */
 export const REPORTS_PREFIX = 'reports/';
+/** Organization mode's working files of each run (runs/<runId>/...; /work/org-contract.md "S3 layout"). */
+export const RUNS_PREFIX = 'runs/';
 
 // A previous latest.json (each run replaces it) stays recoverable this long; history objects are never replaced.
 const NONCURRENT_VERSION_DAYS = 30;
@@ -20,6 +23,8 @@ export interface ReportsBucketProps {
   readonly key: IKey;
   /** Objects under reports/ expire this many days after they were last written. */
   readonly historyRetentionDays: number;
+  /** Objects under runs/ expire this many days after they were written; no rule when undefined (single mode). */
+  readonly runsRetentionDays?: number;
 }
 
 /** The versioned, KMS-encrypted, TLS-only, private reports bucket, and its access-log bucket. */
@@ -65,6 +70,19 @@ export class ReportsBucket extends Construct {
         // Expiring a current version in a versioned bucket leaves a delete marker; once its noncurrent versions
         // are gone too, the marker is removed.
         { id: 'RemoveExpiredDeleteMarkers', expiredObjectDeleteMarker: true },
+        ...(props.runsRetentionDays === undefined
+          ? []
+          : [
+              {
+                // A run's items, results and baselines matter only until its Aggregate step has read them; the
+                // days left over are for looking into a failed run.
+                id: 'ExpireRuns',
+                prefix: RUNS_PREFIX,
+                expiration: Duration.days(props.runsRetentionDays),
+                noncurrentVersionExpiration: Duration.days(1),
+                abortIncompleteMultipartUploadAfter: Duration.days(1),
+              },
+            ]),
       ],
     });
   }

@@ -1,7 +1,7 @@
 // Reading a synthesized CloudFormation template in the infrastructure tests: intrinsic functions flattened to
-// text ("arn:<AWS::Partition>:eks:..."), and the IAM statements of the function's role.
+// text ("arn:<AWS::Partition>:eks:..."), and the IAM statements of the function's role (or of any one role).
 
-import type { Template } from 'aws-cdk-lib/assertions';
+import { Template } from 'aws-cdk-lib/assertions';
 
 /** A CloudFormation value as text, Ref and Fn::GetAtt written `<AWS::Region>`, `<Bucket.Arn>` (as cdk-nag does). */
 export function flatten(value: unknown): string {
@@ -70,4 +70,29 @@ export function onlyResource(template: Template, type: string): Record<string, u
   const resources = Object.values(template.findResources(type));
   if (resources.length !== 1) throw new Error(`expected one ${type}, found ${resources.length}`);
   return (resources[0] as { Properties: Record<string, unknown> }).Properties;
+}
+
+/**
+ * The statements of the AWS::IAM::Policy resources attached to one role and of its inline policies. The
+ * execution ARNs the CDK grants for a Distributed Map take the state machine's name apart with Fn::Select,
+ * written `<name>` here.
+ */
+export function statementsOfRole(template: Template, roleLogicalId: string): Statement[] {
+  const attached = Object.entries(template.findResources('AWS::IAM::Policy')).filter(([, policy]) =>
+    ((policy as { Properties: { Roles?: unknown[] } }).Properties.Roles ?? []).some(
+      (role) => flatten(role) === `<${roleLogicalId}>`,
+    ),
+  );
+  const role = template.findResources('AWS::IAM::Role')[roleLogicalId];
+  const selectsNamed = (value: unknown): unknown => {
+    if (Array.isArray(value)) return value.map(selectsNamed);
+    if (typeof value !== 'object' || value === null) return value;
+    if ('Fn::Select' in value) return '<name>';
+    return Object.fromEntries(Object.entries(value).map(([key, inner]) => [key, selectsNamed(inner)]));
+  };
+  const resources = {
+    ...Object.fromEntries(attached),
+    ...(role === undefined ? {} : { [roleLogicalId]: role }),
+  };
+  return iamStatements(Template.fromJSON({ Resources: selectsNamed(resources) as object }));
 }

@@ -1,14 +1,16 @@
 // The CDK app synthesized in-process, as `cdk synth` runs it (cdk.json's context, lib/irsa-auditor-app.ts), and
-// the Lambda asset it bundles: what `cdk deploy` would upload, for tests that assert on the template or run
-// the bundle.
+// the Lambda assets it bundles: what `cdk deploy` would upload, for tests that assert on the templates or run
+// the bundles. Single mode (synthesizeAuditor) and organization mode (synthesizeOrganization).
 
 import { readFileSync } from 'node:fs';
 import { access, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { App } from 'aws-cdk-lib';
+import { App, type CfnElement } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
-import { addIrsaAuditor } from '../../lib/irsa-auditor-app';
+import { addIrsaAuditor, addOrganizationAuditor } from '../../lib/irsa-auditor-app';
 import type { IrsaAuditorStack } from '../../lib/irsa-auditor-stack';
+import type { MemberAccountStack } from '../../lib/member-account-stack';
+import type { OrganizationStack } from '../../lib/organization-stack';
 
 /** The repository root. */
 export const PROJECT_ROOT = join(import.meta.dirname, '..', '..');
@@ -38,17 +40,22 @@ export interface SynthesizedAuditor {
   readonly outdir: string;
 }
 
-/** Synthesizes the auditor app in-process; throws what the app throws (InvalidContextError for bad context). */
-export function synthesizeAuditor(options: SynthesisOptions = {}): SynthesizedAuditor {
-  const app = new App({
+function appFor(options: SynthesisOptions, context: Readonly<Record<string, unknown>> = {}): App {
+  return new App({
     context: {
       ...CDK_JSON_CONTEXT,
+      ...context,
       ...options.context,
       // CDK's own switch: an empty list of stacks to bundle skips esbuild and stages a placeholder asset.
       ...(options.bundle === true ? {} : { 'aws:cdk:bundling-stacks': [] }),
     },
     ...(options.outdir === undefined ? {} : { outdir: options.outdir }),
   });
+}
+
+/** Synthesizes the auditor app in-process; throws what the app throws (InvalidContextError for bad context). */
+export function synthesizeAuditor(options: SynthesisOptions = {}): SynthesizedAuditor {
+  const app = appFor(options);
   const stack = addIrsaAuditor(app, options.environment ?? {});
   const assembly = app.synth();
   // The template as written to the assembly; Template.fromStack would synthesize (and run cdk-nag) again.
@@ -110,4 +117,82 @@ export async function synthesizedHandlerAsset(outDir: string): Promise<string> {
     throw new HandlerAssetError(outdir, `the asset ${asset.source.path} has no index.mjs`);
   }
   return bundle;
+}
+
+/** The context of the issue's acceptance command: `-c mode=organization -c accounts=... -c regions=...`. */
+export const ORGANIZATION_CONTEXT: Readonly<Record<string, unknown>> = {
+  mode: 'organization',
+  accounts: '111111111111,222222222222',
+  regions: 'eu-west-1,us-east-1',
+};
+
+/** Organization mode synthesized: both stacks, their templates and the cloud assembly directory. */
+export interface SynthesizedOrganization {
+  readonly app: App;
+  readonly organization: OrganizationStack;
+  readonly member: MemberAccountStack;
+  readonly organizationTemplate: Template;
+  readonly memberTemplate: Template;
+  readonly outdir: string;
+}
+
+/**
+ * Synthesizes organization mode in-process: cdk.json's context, then ORGANIZATION_CONTEXT, then
+ * `options.context`; throws what the app throws (InvalidContextError for bad context).
+ */
+export function synthesizeOrganization(options: SynthesisOptions = {}): SynthesizedOrganization {
+  const app = appFor(options, ORGANIZATION_CONTEXT);
+  const { organization, member } = addOrganizationAuditor(app, options.environment ?? {});
+  const assembly = app.synth();
+  return {
+    app,
+    organization,
+    member,
+    organizationTemplate: Template.fromJSON(assembly.getStackArtifact(organization.artifactId).template),
+    memberTemplate: Template.fromJSON(assembly.getStackArtifact(member.artifactId).template),
+    outdir: assembly.directory,
+  };
+}
+
+/** The organization steps, as OrganizationFunctions names them. */
+export const ORGANIZATION_STEPS = ['discover', 'auditTarget', 'aggregate'] as const;
+/** One organization step. */
+export type OrganizationStepName = (typeof ORGANIZATION_STEPS)[number];
+
+/**
+ * Synthesizes organization mode with esbuild bundling into `outDir` and returns the absolute path of each
+ * step's bundled `index.mjs`, found as synthesizedHandlerAsset finds the single-mode one.
+ */
+export async function synthesizedOrganizationAssets(
+  outDir: string,
+): Promise<Record<OrganizationStepName, string>> {
+  const { organization, organizationTemplate, outdir } = synthesizeOrganization({
+    outdir: outDir,
+    bundle: true,
+  });
+  const manifest = JSON.parse(
+    await readFile(join(outdir, `${organization.artifactId}.assets.json`), 'utf8'),
+  ) as AssetManifest;
+  const functions = organizationTemplate.findResources('AWS::Lambda::Function') as Record<
+    string,
+    { Properties: { Code: { S3Key?: unknown } } }
+  >;
+  const bundleOf = async (step: OrganizationStepName): Promise<string> => {
+    const logicalId = organization.getLogicalId(
+      organization.functions[step].function.node.defaultChild as CfnElement,
+    );
+    const key = functions[logicalId]?.Properties.Code.S3Key;
+    if (typeof key !== 'string' || !key.endsWith('.zip'))
+      throw new HandlerAssetError(outdir, `${step} has no zip asset (Code.S3Key ${JSON.stringify(key)})`);
+    const asset = manifest.files[key.slice(0, -'.zip'.length)];
+    if (asset === undefined) throw new HandlerAssetError(outdir, `the asset manifest has no asset ${key}`);
+    const bundle = resolve(outdir, asset.source.path, 'index.mjs');
+    await access(bundle);
+    return bundle;
+  };
+  return {
+    discover: await bundleOf('discover'),
+    auditTarget: await bundleOf('auditTarget'),
+    aggregate: await bundleOf('aggregate'),
+  };
 }
