@@ -4,7 +4,7 @@
 // Deployable with `cdk deploy` in each account AND as a CloudFormation StackSet: no assets, no bootstrap
 // version rule, nothing account-specific baked in (the auditor account and external ID are parameters).
 
-import { Aws, CfnCondition, CfnOutput, CfnParameter, Fn, Stack, type StackProps } from 'aws-cdk-lib';
+import { Aws, CfnCondition, CfnOutput, CfnParameter, CfnRule, Fn, Stack, type StackProps } from 'aws-cdk-lib';
 import { AccountPrincipal, type CfnRole, PolicyDocument, Role } from 'aws-cdk-lib/aws-iam';
 import type { Construct } from 'constructs';
 import { AssetlessSynthesizer } from './assetless-synthesizer';
@@ -101,6 +101,18 @@ export class MemberAccountStack extends Stack {
       this.clusterAccess = new ClusterAccess(this, 'ClusterAccess', {
         role: accessPrincipal,
         clusters: settings.memberClusters,
+      });
+    } else {
+      // Without access entries the role is the stack's only resource: CloudFormation rejects a stack with none,
+      // so say why at deploy time instead of "the template must contain at least one resource".
+      new CfnRule(this, 'RoleOrAccessEntries', {
+        assertions: [
+          {
+            assert: Fn.conditionEquals(createRole.valueAsString, 'true'),
+            assertDescription:
+              'CreateMemberRole=false creates only access entries, and this template has none: synthesize it with -c memberClusters=<clusters of this region>, or deploy with CreateMemberRole=true',
+          },
+        ],
       });
     }
 

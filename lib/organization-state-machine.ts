@@ -5,7 +5,7 @@
 // so the summary is published in both cases. The logs carry no execution data: inputs and outputs would hold
 // account IDs and cluster names, results would hold findings.
 
-import { Duration } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { SfnStateMachine } from 'aws-cdk-lib/aws-events-targets';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
@@ -62,6 +62,7 @@ export const LAMBDA_SERVICE_ERRORS = [
   'Lambda.ServiceException',
   'Lambda.AWSLambdaException',
   'Lambda.SdkClientException',
+  'Lambda.ClientExecutionTimeoutException',
 ] as const;
 
 // Full jitter spreads the retries of hundreds of items that failed at the same moment (one throttled API).
@@ -84,8 +85,23 @@ const TARGET_THROTTLED_RETRY: RetryProps = {
   jitterStrategy: JitterType.FULL,
 };
 // A Standard execution may run for a year; one that is still running after this is stuck, not slow, and its
-// ExecutionsTimedOut alarm says so.
-const EXECUTION_TIMEOUT = Duration.hours(6);
+// ExecutionsTimedOut alarm says so. Two runs must not overlap (both would alert the same change, and the older
+// one's baselines would land last), so a run ends before the schedule starts the next one: the interval minus a
+// margin, at most 6 hours; cron schedules, whose runs need not be evenly spaced, get an hour.
+const MAX_EXECUTION_TIMEOUT_SECONDS = 6 * 3600;
+const CRON_EXECUTION_TIMEOUT_SECONDS = 3600;
+// A tenth of the interval, at most two minutes, between the end of one run and the start of the next.
+const EXECUTION_TIMEOUT_MARGIN = { fraction: 0.1, maxSeconds: 120 };
+
+/** How long one run may take before Step Functions stops it (it times out, the alarm fires, nothing advances). */
+export function executionTimeoutSeconds(intervalSeconds: number | undefined): number {
+  if (intervalSeconds === undefined) return CRON_EXECUTION_TIMEOUT_SECONDS;
+  const margin = Math.min(
+    EXECUTION_TIMEOUT_MARGIN.maxSeconds,
+    Math.ceil(intervalSeconds * EXECUTION_TIMEOUT_MARGIN.fraction),
+  );
+  return Math.min(MAX_EXECUTION_TIMEOUT_SECONDS, intervalSeconds - margin);
+}
 const LOG_RETENTION = RetentionDays.THREE_MONTHS;
 // EventBridge retries a failed StartExecution; an event older than an hour is superseded by the next run.
 const SCHEDULE_RETRY_ATTEMPTS = 2;
@@ -234,6 +250,9 @@ export class OrganizationStateMachine extends Construct {
       // Step Functions delivers logs as "vended logs"; this prefix keeps the log group's resource policy small.
       logGroupName: `/aws/vendedlogs/states/${STATE_MACHINE_NAME}`,
       retention: LOG_RETENTION,
+      // The name is fixed: a retained log group would make the next deploy after a destroy (or a failed first
+      // create) fail with "already exists".
+      removalPolicy: RemovalPolicy.DESTROY,
     });
     this.stateMachine = new StateMachine(this, 'StateMachine', {
       stateMachineName: STATE_MACHINE_NAME,
@@ -241,7 +260,7 @@ export class OrganizationStateMachine extends Construct {
       comment:
         'irsa-auditor organization mode: lists the clusters of every account and region, audits each, publishes one summary',
       definitionBody: DefinitionBody.fromChainable(definition),
-      timeout: EXECUTION_TIMEOUT,
+      timeout: Duration.seconds(executionTimeoutSeconds(settings.schedule.intervalSeconds)),
       tracingEnabled: true,
       logs: { destination: this.logGroup, level: LogLevel.ALL, includeExecutionData: false },
     });

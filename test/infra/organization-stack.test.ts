@@ -233,7 +233,7 @@ describe('the member stack', () => {
     const artifact = synthesized.app.synth().getStackArtifact(synthesized.member.artifactId);
 
     // Assess
-    expect(template.Rules).toBeUndefined();
+    expect(Object.keys((template.Rules ?? {}) as object)).not.toContain('CheckBootstrapVersion');
     expect(Object.keys(template.Parameters as object)).not.toContain('BootstrapVersion');
     expect(artifact.assets).toEqual([]);
     expect(artifact.assumeRoleArn).toBeUndefined();
@@ -269,6 +269,24 @@ describe('the member stack', () => {
     expect(roles).toHaveLength(1);
     expect((roles[0] as { Condition?: string }).Condition).toBe('CreatesMemberRole');
     expect(conditions.CreatesMemberRole).toEqual({ 'Fn::Equals': [{ Ref: 'CreateMemberRole' }, 'true'] });
+  });
+
+  it('refuses CreateMemberRole=false at deploy time when the template has no access entries (no resources)', () => {
+    // Act
+    const rules = synthesized.memberTemplate.toJSON().Rules as Record<
+      string,
+      { Assertions: { Assert: unknown; AssertDescription: string }[] }
+    >;
+    const withClusters = synthesizeOrganization({ context: { memberClusters: 'platform-prod' } });
+
+    // Assess: CloudFormation rejects a stack without resources; the rule says why and what to do instead
+    expect(rules.RoleOrAccessEntries?.Assertions).toEqual([
+      {
+        Assert: { 'Fn::Equals': [{ Ref: 'CreateMemberRole' }, 'true'] },
+        AssertDescription: expect.stringContaining('memberClusters'),
+      },
+    ]);
+    expect(withClusters.memberTemplate.toJSON().Rules).toBeUndefined();
   });
 
   it('creates no access entry without memberClusters and says how to create one with the member role', () => {

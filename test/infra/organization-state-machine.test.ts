@@ -263,6 +263,7 @@ describe('the state machine definition', () => {
       'Lambda.ServiceException',
       'Lambda.AWSLambdaException',
       'Lambda.SdkClientException',
+      'Lambda.ClientExecutionTimeoutException',
     ]);
     expect(service).toMatchObject({ JitterStrategy: 'FULL' });
     expect(service?.BackoffRate as number).toBeGreaterThan(1);
@@ -312,10 +313,28 @@ describe('the state machine definition', () => {
     );
   });
 
-  it('ends an execution that runs for hours instead of letting it run for a year', () => {
-    // Assess
-    expect(definition.TimeoutSeconds).toBeGreaterThan(0);
-    expect(definition.TimeoutSeconds).toBeLessThanOrEqual(24 * 3600);
+  it('ends a run before the schedule starts the next one, so that two runs never overlap', () => {
+    // The default schedule is rate(1 hour): the run ends before the hour is over, with a margin.
+    expect(definition.TimeoutSeconds).toBeLessThan(3600);
+    expect(definition.TimeoutSeconds).toBeGreaterThanOrEqual(3600 - 5 * 60);
+  });
+
+  it.each([
+    ['rate(10 minutes)', 10 * 60],
+    ['rate(6 hours)', 6 * 3600],
+    ['rate(1 day)', 6 * 3600 + 1],
+    ['cron(0 3 * * ? *)', 3600 + 1],
+  ])('with schedule %s, a run ends within %i seconds and never runs unbounded', (schedule, bound) => {
+    // Act
+    const synthesized = synthesizeOrganization({ context: { schedule } });
+    const timeout = resolvedDefinition(
+      synthesized.organization,
+      synthesized.organizationTemplate,
+    ).TimeoutSeconds;
+
+    // Assess: before the next run (at most 6 hours for long intervals, an hour for cron's uneven runs)
+    expect(timeout).toBeLessThan(bound);
+    expect(timeout).toBeGreaterThan(bound * 0.85);
   });
 });
 
