@@ -1,8 +1,11 @@
 // The aggregate step of an organization run: reads what discover and every audit-target wrote, turns each failed
 // target and each cluster without a result (its map iteration failed) into a target-level IRSA-X01, computes the
-// run's drift (per-cluster drift from the records, target-level drift against reports/organization/latest.json),
-// publishes ONE summary alert, and only then advances every baseline (§7's rule at organization level). It writes
-// the full summary and publishes the organization metrics whatever happened, then reports publishing problems.
+// run's drift (per-cluster drift from the records, target-level drift against reports/organization/latest.json
+// within this run's accounts × regions), publishes ONE summary alert, and only then advances every baseline (§7's
+// rule at organization level; never over a newer run's). It writes the full summary and publishes the organization
+// metrics whatever happened, then reports publishing problems. Markers written right after the alert
+// (runs/<runId>/alerted.json) and the metrics (runs/<runId>/metrics.json) were accepted make a retried or redriven
+// aggregate of the same run send neither twice.
 
 import { CloudWatchClient, type MetricDatum } from '@aws-sdk/client-cloudwatch';
 import { SNSClient } from '@aws-sdk/client-sns';
@@ -23,15 +26,18 @@ import { jsonLineLog, type StructuredLog } from '../run-scheduled-audit';
 import { publishAlert } from '../sinks/alerts';
 import { driftOf, hasDrift } from '../sinks/drift';
 import { publishMetrics } from '../sinks/metrics';
-import { parseStoredReport, type ReportStore } from '../sinks/report-store';
+import { parseStoredReport, type ReportStore, ReportStoreError } from '../sinks/report-store';
 import { createConcurrencyLimit } from '../sources/aws/concurrency-limit';
+import type { TargetFailureReason } from './member-session';
 import { buildOrganizationAlert, type ChangeGroup } from './organization-alert';
 import { type AggregateConfig, loadAggregateConfig } from './organization-config';
 import {
+  alertedMarkerKey,
   type ClusterResultRecord,
   type DiscoveryDocument,
   discoveryKey,
   itemsKey,
+  metricsMarkerKey,
   ORGANIZATION_LATEST_KEY,
   ORGANIZATION_REPORT_NAME,
   organizationHistoryKey,
@@ -40,6 +46,7 @@ import {
   parseResultRecord,
   parseRunEvent,
   resultKey,
+  type TargetFailure,
   type TargetItem,
 } from './run-objects';
 import {
@@ -82,13 +89,29 @@ export class AggregateInputError extends Error {
   override readonly name = 'AggregateInputError';
 }
 
-/** Some of the alert, baselines, summary or metrics were not published; everything else was (see `summary`). */
+// The problems a thrown OrganizationPublishError names; Step Functions keeps 32,768 characters of a cause (with
+// the error's JSON around the message), and the log line of the run has them all.
+const PUBLISH_ERRORS_SHOWN = 20;
+const PUBLISH_ERROR_MESSAGE_LIMIT = 30_000;
+
+/**
+ * Some of the alert, baselines, summary or metrics were not published; everything else was (see `summary`). The
+ * message names the first problems only: Step Functions cuts an error's cause at 32,768 characters.
+ */
 export class OrganizationPublishError extends Error {
   override readonly name = 'OrganizationPublishError';
 
   constructor(readonly summary: OrganizationSummaryOutput) {
+    const { errors } = summary;
+    const shown = errors.slice(0, PUBLISH_ERRORS_SHOWN).join('; ');
+    const more =
+      errors.length > PUBLISH_ERRORS_SHOWN ? `; … and ${errors.length - PUBLISH_ERRORS_SHOWN} more` : '';
+    const where = summary.summaryKey === undefined ? '' : ` (the summary ${summary.summaryKey} has them all)`;
+    const message = `run ${summary.runId}: ${errors.length} publishing problem(s)${where}: ${shown}${more}`;
     super(
-      `run ${summary.runId}: ${summary.errors.length} publishing problem(s): ${summary.errors.join('; ')}`,
+      message.length > PUBLISH_ERROR_MESSAGE_LIMIT
+        ? `${message.slice(0, PUBLISH_ERROR_MESSAGE_LIMIT - 1)}…`
+        : message,
     );
   }
 }
@@ -106,6 +129,7 @@ export async function aggregateRun(
   const run = parseRunEvent(event);
   const mapFailed = (event as { mapFailed?: unknown }).mapFailed === true;
   const { config, store, log } = deps;
+  const threshold = config.alertSeverity;
   const now = deps.now ?? (() => new Date());
   const errors: string[] = [];
 
@@ -117,6 +141,14 @@ export async function aggregateRun(
   );
   const records = outcomes.flatMap((outcome) => ('record' in outcome ? [outcome.record] : []));
   const missing = outcomes.flatMap((outcome) => ('missing' in outcome ? [outcome] : []));
+  const unread = outcomes.flatMap((outcome) => ('unread' in outcome ? [outcome] : []));
+  for (const { item, unread: problem } of unread)
+    errors.push(
+      `${placeOf(item)}: the result record could not be read, so this cluster is left out of the run and keeps its baseline: ${problem}`,
+    );
+  // What went wrong in an audit step without stopping it (an unreadable baseline): as single mode, an error.
+  for (const record of records)
+    for (const problem of record.errors) errors.push(`${record.account}/${record.region}: ${problem}`);
 
   const targetFindings = sortFindings([
     ...discovery.targets.flatMap((target) => ('error' in target ? [failedTargetFinding(target)] : [])),
@@ -128,12 +160,8 @@ export async function aggregateRun(
     findings: targetFindings,
   };
 
-  const notes: string[] = [];
-  if (mapFailed)
-    notes.push(
-      'The map of this run exceeded its tolerated failures: the clusters without a result are listed as IRSA-X01.',
-    );
-  let previous: { readonly report?: ClusterReport; readonly runId?: string } = {};
+  const notes = comparisonNotes(records, unread, mapFailed, threshold);
+  let previous: OrganizationBaseline = {};
   try {
     previous = await readOrganizationBaseline(store);
   } catch (error) {
@@ -142,10 +170,11 @@ export async function aggregateRun(
     );
     notes.push('The previous organization baseline could not be read: every failed target is listed as new.');
   }
+  const baseline = scopedBaseline(previous.report, discovery, unread);
   // reports/organization/latest.json is written last and carries the run: this run already alerted.
   const alreadyPublished = previous.runId === run.runId;
-  const targetDrift = driftOf(previous.report, organization, config.alertSeverity);
-  const groups = changeGroups(records, targetDrift, config.alertSeverity);
+  const targetDrift = driftOf(baseline.compared, organization, threshold);
+  const groups = changeGroups(records, targetDrift, threshold);
   const newFindings = groups.reduce(
     (sum, group) => sum + SEVERITIES.reduce((total, severity) => total + group.newBySeverity[severity], 0),
     0,
@@ -155,8 +184,12 @@ export async function aggregateRun(
   const summaryKey = organizationHistoryKey(run.at);
 
   let alerted = false;
-  let advance = alreadyPublished || groups.length === 0;
-  if (!alreadyPublished && groups.length > 0) {
+  // An earlier attempt of this run published the alert but stopped before latest.json: do not alert twice.
+  const alertedBefore =
+    alreadyPublished ||
+    (groups.length > 0 && (await markerWritten(store, alertedMarkerKey(run.runId), errors)));
+  let advance = alertedBefore || groups.length === 0;
+  if (!alertedBefore && groups.length > 0) {
     const alert = buildOrganizationAlert({
       runId: run.runId,
       runAt: run.at,
@@ -174,29 +207,31 @@ export async function aggregateRun(
         `the summary alert was not published, so no baseline advances and the next run alerts again: ${namedFirstLineOf(error)}`,
       );
     }
+    if (alerted)
+      await writeMarker(
+        store,
+        alertedMarkerKey(run.runId),
+        { runId: run.runId, subject: alert.subject, publishedAt: now().toISOString() },
+        'the alert marker was not written, so a retry of this run alerts again',
+        errors,
+      );
   }
 
+  let newerBaselinesKept = 0;
   if (advance) {
     const copies = await Promise.all(
-      records.map((record) =>
-        limit.run(async () => {
-          try {
-            await store.copy(
-              record.baselineKey,
-              store.latestKey(record.account, record.region, record.cluster),
-              run.runId,
-            );
-            return undefined;
-          } catch (error) {
-            return `${record.account}/${record.region}/${record.cluster}: the baseline was not advanced, so the next run repeats its changes: ${namedFirstLineOf(error)}`;
-          }
-        }),
-      ),
+      records.map((record) => limit.run(() => advanceBaseline(store, record, run))),
     );
-    errors.push(...copies.filter((copy) => copy !== undefined));
-    if (!alreadyPublished) {
+    newerBaselinesKept = copies.filter((copy) => copy === NEWER_KEPT).length;
+    errors.push(...copies.flatMap((copy) => (typeof copy === 'object' ? [copy.error] : [])));
+    const newerOrganization = previous.generatedAt !== undefined && isLater(previous.generatedAt, run.at);
+    if (!alreadyPublished && !newerOrganization) {
       try {
-        await store.putJson(ORGANIZATION_LATEST_KEY, asAuditReport(organization, run.generatedAt), run.runId);
+        await store.putJson(
+          ORGANIZATION_LATEST_KEY,
+          asAuditReport(withCarried(organization, baseline.carried), run.generatedAt),
+          run.runId,
+        );
       } catch (error) {
         errors.push(
           `the organization baseline was not advanced, so the next run repeats this alert: ${namedFirstLineOf(error)}`,
@@ -208,19 +243,9 @@ export async function aggregateRun(
   const durationMs = Math.max(0, now().getTime() - run.at.getTime());
   const failedTargets = discovery.targets.filter((target) => 'error' in target).length;
   const auditErrors = failedTargets + missing.length + records.filter((record) => record.auditError).length;
-  // Metrics before the summary, which records that they were sent: CloudWatch adds up what it is sent twice, so a
-  // retried aggregate of this run does not send them again once an earlier attempt got that far.
-  let metricsPublished = alreadyPublished && (await metricsPublishedBy(store, summaryKey, run.runId));
-  if (!metricsPublished) {
-    try {
-      const data = organizationMetricData(discovery, records, targetFindings, durationMs, run.at);
-      const { calls } = await publishMetrics(deps.cloudwatch, data);
-      metricsPublished = true;
-      log('info', 'metrics published', { runId: run.runId, datapoints: data.length, calls });
-    } catch (error) {
-      errors.push(`metrics: ${namedFirstLineOf(error)}`);
-    }
-  }
+  const metricsPublished = await publishMetricsOnce(deps, run, errors, () =>
+    organizationMetricData(discovery, records, targetFindings, durationMs, run.at),
+  );
 
   let writtenSummaryKey: string | undefined;
   try {
@@ -232,16 +257,20 @@ export async function aggregateRun(
         discovery,
         records,
         missing,
+        unread: unread.map(({ item }) => item),
         targetFindings,
         findings,
         alerted,
-        alreadyPublished,
+        alreadyPublished: alertedBefore,
         metricsPublished,
         newFindings,
         resolvedFindings,
+        noLongerAudited: baseline.dropped,
+        newerBaselinesKept,
         auditErrors,
         durationMs,
-        threshold: config.alertSeverity,
+        threshold,
+        errors,
       }),
       run.runId,
     );
@@ -271,14 +300,211 @@ export async function aggregateRun(
     errors: [...errors],
     mapFailed,
     missingResults: missing.length,
-    alreadyPublished,
+    unreadResults: unread.length,
+    noLongerAudited: baseline.dropped,
+    newerBaselinesKept,
+    alreadyPublished: alertedBefore,
   });
   return output;
 }
 
+/** Lines that qualify the comparison, shown first in the alert (as single mode's notes). */
+function comparisonNotes(
+  records: readonly ClusterResultRecord[],
+  unread: readonly { readonly item: TargetItem }[],
+  mapFailed: boolean,
+  threshold: Severity,
+): string[] {
+  const notes: string[] = [];
+  if (mapFailed)
+    notes.push(
+      'The map of this run exceeded its tolerated failures: the clusters without a result are listed as IRSA-X01.',
+    );
+  const firstAudits = records.filter((record) => record.firstAudit);
+  if (firstAudits.length > 0)
+    notes.push(
+      `First audit of ${firstAudits.length} cluster(s) (${namesOf(firstAudits)}): every current finding at or above ${threshold} of ${firstAudits.length === 1 ? 'it' : 'them'} is listed, not only the changes.`,
+    );
+  const unreadable = records.filter((record) => record.baselineUnreadable);
+  if (unreadable.length === 1)
+    notes.push(
+      `The baseline of ${namesOf(unreadable)} could not be read, so every current finding at or above ${threshold} of it is listed, not only the changes.`,
+    );
+  else if (unreadable.length > 1)
+    notes.push(
+      `The baselines of ${unreadable.length} clusters could not be read (${namesOf(unreadable)}), so every current finding at or above ${threshold} of them is listed, not only the changes.`,
+    );
+  if (unread.length > 0)
+    notes.push(
+      `The results of ${unread.length} cluster(s) could not be read (${namesOf(unread.map(({ item }) => item))}): their changes are not in this alert and their baselines are kept.`,
+    );
+  return notes;
+}
+
+// A note names a few places; the summary names them all.
+const NAMES_IN_A_NOTE = 5;
+
+function namesOf(items: readonly TargetItem[]): string {
+  const names = items.slice(0, NAMES_IN_A_NOTE).map(placeOf);
+  const more = items.length - names.length;
+  return more > 0 ? `${names.join(', ')} and ${more} more` : names.join(', ');
+}
+
+function placeOf(item: TargetItem): string {
+  return `${item.account}/${item.region}/${item.cluster}`;
+}
+
+/**
+ * The previous organization baseline as this run can compare it: findings of targets outside this run's accounts ×
+ * regions are no longer audited (dropped: neither resolved nor kept), findings of clusters whose result could not be
+ * read are unknown (carried into the next baseline, not compared).
+ */
+function scopedBaseline(
+  previous: ClusterReport | undefined,
+  discovery: DiscoveryDocument,
+  unread: readonly { readonly item: TargetItem }[],
+): { readonly compared?: ClusterReport; readonly carried: readonly Finding[]; readonly dropped: number } {
+  if (previous === undefined) return { carried: [], dropped: 0 };
+  const accounts = new Set(discovery.accounts);
+  const regions = new Set(discovery.regions);
+  const unknown = new Set(unread.map(({ item }) => placeOf(item)));
+  const compared: Finding[] = [];
+  const carried: Finding[] = [];
+  let dropped = 0;
+  for (const finding of previous.findings) {
+    const { account, region, cluster } = finding.evidence;
+    if (typeof account === 'string' && typeof region === 'string') {
+      if (!accounts.has(account) || !regions.has(region)) {
+        dropped += 1;
+        continue;
+      }
+      if (typeof cluster === 'string' && unknown.has(placeOf({ account, region, cluster }))) {
+        carried.push(finding);
+        continue;
+      }
+    }
+    compared.push(finding);
+  }
+  return {
+    compared: { ...previous, summary: summarize(compared), findings: compared },
+    carried,
+    dropped,
+  };
+}
+
+function withCarried(report: ClusterReport, carried: readonly Finding[]): ClusterReport {
+  if (carried.length === 0) return report;
+  const findings = sortFindings([...report.findings, ...carried]);
+  return { ...report, summary: summarize(findings), findings };
+}
+
+const ADVANCED = 'advanced';
+const NEWER_KEPT = 'newer-kept';
+
+/**
+ * Copies the cluster's pending baseline onto its latest.json, unless a newer run already wrote that (a retried or
+ * redriven aggregate of an older run must not turn a cluster's baseline back); the error line on failure.
+ */
+async function advanceBaseline(
+  store: ReportStore,
+  record: ClusterResultRecord,
+  run: { readonly runId: string; readonly at: Date },
+): Promise<typeof ADVANCED | typeof NEWER_KEPT | { readonly error: string }> {
+  const { account, region, cluster } = record;
+  try {
+    const existing = await store.latest(account, region, cluster);
+    // The report's own time (generatedAt, the run's start), not the object's: a retry writes it again later.
+    if (existing !== undefined && isLater(existing.report.generatedAt, run.at)) return NEWER_KEPT;
+  } catch {
+    // A latest.json that cannot be read or parsed is replaced, as single mode replaces an unreadable baseline.
+  }
+  try {
+    await store.copy(record.baselineKey, store.latestKey(account, region, cluster), run.runId);
+    return ADVANCED;
+  } catch (error) {
+    return {
+      error: `${account}/${region}/${cluster}: the baseline was not advanced, so the next run repeats its changes: ${namedFirstLineOf(error)}`,
+    };
+  }
+}
+
+/** True when `generatedAt` is a time after `than`. */
+function isLater(generatedAt: string, than: Date): boolean {
+  const at = new Date(generatedAt).getTime();
+  return !Number.isNaN(at) && at > than.getTime();
+}
+
+/**
+ * Publishes the run's metrics unless an earlier attempt did (its marker exists); writes the marker right after
+ * CloudWatch accepted them, since CloudWatch adds up what it is sent twice. Returns whether they are published.
+ */
+async function publishMetricsOnce(
+  deps: AggregateDependencies,
+  run: { readonly runId: string },
+  errors: string[],
+  data: () => MetricDatum[],
+): Promise<boolean> {
+  const key = metricsMarkerKey(run.runId);
+  let marker: Awaited<ReturnType<ReportStore['getJson']>>;
+  try {
+    marker = await deps.store.getJson(key);
+  } catch (error) {
+    errors.push(
+      `metrics: whether an earlier attempt of this run sent them is unknown, so they are not sent (CloudWatch would count them twice): ${namedFirstLineOf(error)}`,
+    );
+    return false;
+  }
+  if (marker !== undefined) return true;
+  try {
+    const datapoints = data();
+    const { calls } = await publishMetrics(deps.cloudwatch, datapoints);
+    deps.log('info', 'metrics published', { runId: run.runId, datapoints: datapoints.length, calls });
+  } catch (error) {
+    errors.push(`metrics: ${namedFirstLineOf(error)}`);
+    return false;
+  }
+  await writeMarker(
+    deps.store,
+    key,
+    { runId: run.runId },
+    'the metrics marker was not written, so a retry of this run sends the metrics again',
+    errors,
+  );
+  return true;
+}
+
+/** Whether a marker object exists; a marker that cannot be read counts as absent, and the problem as an error. */
+async function markerWritten(store: ReportStore, key: string, errors: string[]): Promise<boolean> {
+  try {
+    return (await store.getJson(key)) !== undefined;
+  } catch (error) {
+    // Alerting twice is better than missing a change.
+    errors.push(
+      `${store.objectUri(key)} could not be read, so the alert is published even if an earlier attempt did: ${namedFirstLineOf(error)}`,
+    );
+    return false;
+  }
+}
+
+async function writeMarker(
+  store: ReportStore,
+  key: string,
+  value: object,
+  consequence: string,
+  errors: string[],
+): Promise<void> {
+  try {
+    await store.putJson(key, value, (value as { runId?: string }).runId);
+  } catch (error) {
+    errors.push(`${consequence}: ${namedFirstLineOf(error)}`);
+  }
+}
+
+/** A record; or no usable record (`missing`: the cluster is an IRSA-X01); or a record that could not be read. */
 type RecordOutcome =
   | { readonly record: ClusterResultRecord }
-  | { readonly item: TargetItem; readonly missing: string };
+  | { readonly item: TargetItem; readonly missing: 'no-result' | 'result-unreadable' }
+  | { readonly item: TargetItem; readonly unread: string };
 
 async function readDiscovery(store: ReportStore, runId: string): Promise<DiscoveryDocument> {
   const key = discoveryKey(runId);
@@ -314,12 +540,24 @@ async function readItems(store: ReportStore, runId: string): Promise<TargetItem[
   }
 }
 
-/** A cluster's record, or why there is none usable (its audit step failed, or what it left cannot be read). */
+/**
+ * A cluster's record, or why there is none usable: no object (its audit step failed: an IRSA-X01), an object that
+ * is not a record of this run (also an IRSA-X01), or a read that failed (S3 throttled, denied, down): that says
+ * nothing about the cluster, so it is reported as an error of the step, not as a finding.
+ */
 async function readRecord(store: ReportStore, runId: string, item: TargetItem): Promise<RecordOutcome> {
   const key = resultKey(runId, item);
+  let object: Awaited<ReturnType<ReportStore['getJson']>>;
   try {
-    const object = await store.getJson(key);
-    if (object === undefined) return { item, missing: 'no-result' };
+    object = await store.getJson(key);
+  } catch (error) {
+    if (error instanceof ReportStoreError && error.operation === 'parse')
+      return { item, missing: 'result-unreadable' };
+    if (httpStatusOf(error) === 404) return { item, missing: 'no-result' };
+    return { item, unread: namedFirstLineOf(error) };
+  }
+  if (object === undefined) return { item, missing: 'no-result' };
+  try {
     const record = parseResultRecord(object.value, store.objectUri(key));
     if (record.runId !== runId) return { item, missing: 'result-unreadable' };
     return { record };
@@ -328,9 +566,19 @@ async function readRecord(store: ReportStore, runId: string, item: TargetItem): 
   }
 }
 
-async function readOrganizationBaseline(
-  store: ReportStore,
-): Promise<{ readonly report?: ClusterReport; readonly runId?: string }> {
+/** The HTTP status of the SDK error behind a ReportStoreError, if any. */
+function httpStatusOf(error: unknown): number | undefined {
+  const cause = error instanceof ReportStoreError ? error.cause : error;
+  return (cause as { $metadata?: { httpStatusCode?: number } } | undefined)?.$metadata?.httpStatusCode;
+}
+
+interface OrganizationBaseline {
+  readonly report?: ClusterReport;
+  readonly runId?: string;
+  readonly generatedAt?: string;
+}
+
+async function readOrganizationBaseline(store: ReportStore): Promise<OrganizationBaseline> {
   const object = await store.getJson(ORGANIZATION_LATEST_KEY);
   if (object === undefined) return {};
   const report = parseStoredReport(JSON.stringify(object.value), store.objectUri(ORGANIZATION_LATEST_KEY));
@@ -338,20 +586,8 @@ async function readOrganizationBaseline(
   return {
     ...(cluster === undefined ? {} : { report: cluster }),
     ...(object.runId === undefined ? {} : { runId: object.runId }),
+    generatedAt: report.generatedAt,
   };
-}
-
-/** Whether this run's summary (an earlier attempt's) says its metrics were sent. */
-async function metricsPublishedBy(store: ReportStore, summaryKey: string, runId: string): Promise<boolean> {
-  try {
-    const object = await store.getJson(summaryKey);
-    const value = object?.value as
-      | { readonly runId?: unknown; readonly metricsPublished?: unknown }
-      | undefined;
-    return value?.runId === runId && value.metricsPublished === true;
-  } catch {
-    return false;
-  }
 }
 
 function asAuditReport(report: ClusterReport, generatedAt: string): AuditReport {
@@ -379,11 +615,17 @@ function targetFinding(
   };
 }
 
-const TARGET_REMEDIATIONS: Readonly<Record<string, (account: string, region: string) => string>> = {
+const TARGET_REMEDIATIONS: Readonly<
+  Record<TargetFailureReason, (account: string, region: string, stsRegion?: string) => string>
+> = {
   'access-denied': (account) =>
     `Deploy MemberAccountStack in account ${account} (cdk deploy, or the organization's StackSet) with this auditor's account ID and external ID, and check that the member role has the auditor's read permissions.`,
-  'region-not-enabled': (account, region) =>
-    `Enable ${region} in account ${account} (Account > AWS Regions), or remove it from the auditor's regions.`,
+  'explicit-deny': (account, region) =>
+    `A policy outside the member stack (a service control policy, most often) denies the member role of account ${account} explicitly, and redeploying MemberAccountStack does not lift a Deny: ask the organization's administrators to exempt the auditor's roles from it, or remove ${region} from the auditor's regions if it is denied on purpose.`,
+  'region-not-enabled': (account, region, stsRegion) =>
+    stsRegion === undefined
+      ? `Enable ${region} in account ${account} (Account > AWS Regions), or remove it from the auditor's regions.`
+      : `Enable ${stsRegion}, the auditor's home region whose STS endpoint AssumeRole goes to, in account ${account} (Account > AWS Regions, for an opt-in region) and activate STS there (IAM > Account settings > Security Token Service endpoints).`,
   throttled: () =>
     "AWS throttled the auditor beyond the SDK's retries: lower the discovery concurrency, or raise the account's STS/EKS quotas.",
   error: (account, region) =>
@@ -391,17 +633,22 @@ const TARGET_REMEDIATIONS: Readonly<Record<string, (account: string, region: str
 };
 
 function failedTargetFinding(
-  target: DiscoveryDocument['targets'][number] & { readonly error: { reason: string; message: string } },
+  target: DiscoveryDocument['targets'][number] & { readonly error: TargetFailure },
 ): Finding {
   const { account, region, error } = target;
-  const remediation = TARGET_REMEDIATIONS[error.reason] ?? TARGET_REMEDIATIONS.error;
   return targetFinding(
     TARGET_KIND,
     `${account}/${region}`,
     error.reason,
     `Account ${account} in ${region} could not be audited: ${error.reason} (${error.message}), so none of its clusters were checked.`,
-    { account, region, reason: error.reason, error: error.message },
-    (remediation as (account: string, region: string) => string)(account, region),
+    {
+      account,
+      region,
+      reason: error.reason,
+      error: error.message,
+      ...(error.stsRegion === undefined ? {} : { stsRegion: error.stsRegion }),
+    },
+    TARGET_REMEDIATIONS[error.reason](account, region, error.stsRegion),
   );
 }
 
@@ -577,6 +824,7 @@ interface SummaryInput {
   readonly discovery: DiscoveryDocument;
   readonly records: readonly ClusterResultRecord[];
   readonly missing: readonly { readonly item: TargetItem; readonly missing: string }[];
+  readonly unread: readonly TargetItem[];
   readonly targetFindings: readonly Finding[];
   readonly findings: SeveritySummary;
   readonly alerted: boolean;
@@ -584,9 +832,14 @@ interface SummaryInput {
   readonly metricsPublished: boolean;
   readonly newFindings: number;
   readonly resolvedFindings: number;
+  /** Findings of the previous organization baseline outside this run's accounts × regions. */
+  readonly noLongerAudited: number;
+  /** Clusters whose latest.json a newer run had written already, so this run did not copy over it. */
+  readonly newerBaselinesKept: number;
   readonly auditErrors: number;
   readonly durationMs: number;
   readonly threshold: Severity;
+  readonly errors: readonly string[];
 }
 
 /** reports/organization/history/<generatedAt>.json: every cluster with its counts, every failed target. */
@@ -608,7 +861,7 @@ function summaryDocument(input: SummaryInput): object {
       accounts: discovery.accounts.length,
       targets: discovery.targets.length,
       failedTargets: discovery.targets.filter((target) => 'error' in target).length,
-      clustersDiscovered: records.length + input.missing.length,
+      clustersDiscovered: records.length + input.missing.length + input.unread.length,
       clustersAudited: records.length,
       auditErrors: input.auditErrors,
       findings: input.findings,
@@ -619,10 +872,14 @@ function summaryDocument(input: SummaryInput): object {
       resolvedFindings: input.resolvedFindings,
       alerted: input.alerted,
       alreadyAlertedByThisRun: input.alreadyPublished,
+      noLongerAudited: input.noLongerAudited,
+      newerBaselinesKept: input.newerBaselinesKept,
     },
     metricsPublished: input.metricsPublished,
+    errors: input.errors,
     failedTargets: discovery.targets.flatMap((target) => ('error' in target ? [target] : [])),
     clustersWithoutResult: input.missing.map(({ item, missing }) => ({ ...item, reason: missing })),
+    clustersWithUnreadResult: input.unread,
     clusters: sorted.map((record) => ({
       account: record.account,
       region: record.region,
@@ -634,6 +891,7 @@ function summaryDocument(input: SummaryInput): object {
       podsAudited: record.podsAudited,
       durationMs: record.durationMs,
       firstAudit: record.firstAudit,
+      ...(record.baselineUnreadable ? { baselineUnreadable: true } : {}),
       newFindings: record.drift.newCount,
       resolvedFindings: record.drift.resolvedCount,
       report: record.historyKey,
@@ -674,7 +932,7 @@ export function createAggregateDependencies(
 /**
  * Validates the configuration at cold start and returns the handler. Publishing problems are thrown after
  * everything that could be published was (the invocation fails, the alarm fires); a retry of the same run does
- * not alert again, because reports/organization/latest.json carries the run that alerted.
+ * not alert or count metrics again (runs/<runId>/alerted.json and metrics.json, see aggregateRun).
  */
 export function createAggregateHandler(env: Environment, options: StepOptions = {}): AggregateHandler {
   const log = options.log ?? jsonLineLog();

@@ -26,7 +26,7 @@ import { baselineAfter, driftOf } from '../sinks/drift';
 import type { ReportStore, StoredReport } from '../sinks/report-store';
 import { DEFAULT_PROBE_NAMESPACES } from '../sources/kube/probe-webhook';
 import { collectCluster } from '../sources/live/collect-cluster';
-import { MemberAccessError, type MemberSession } from './member-session';
+import { MemberAccessError, type MemberSession, TargetThrottledError } from './member-session';
 import {
   type AuditTargetConfig,
   DISCOVER_ROLE_NAME,
@@ -65,13 +65,8 @@ export interface AuditTargetDependencies {
   readonly now?: () => Date;
 }
 
-/**
- * AWS throttled the member session beyond the SDK's retries. The name is what the state machine's Retry matches
- * ("TargetThrottled"), so the item is tried again later instead of reporting a throttled cluster as broken.
- */
-export class TargetThrottledError extends Error {
-  override readonly name = 'TargetThrottled';
-}
+// Defined beside the member session, so that discover throws it too without loading this step's Kubernetes client.
+export { TargetThrottledError } from './member-session';
 
 /** The objects of this cluster and run could not be written; the map's retry (or the aggregate's X01) follows. */
 export class TargetWriteError extends Error {
@@ -97,8 +92,10 @@ export async function auditTarget(
   const session = deps.sessionFor(account);
 
   const collected = await collectAsMember(deps, session, target, context);
+  // Checks that need only AWS state (IRSA-A01, IRSA-S13) ran on nothing: none of their verdicts is this run's.
+  const evaluation = { nothingCollected: nothingCollected(collected) };
   const state = withoutNamespaces(collected.state, config.excludeNamespaces);
-  const report = withMemberRemediation(auditCluster(state, options), session, account);
+  const report = withMemberRemediation(auditCluster(state, options), session, account, config.region);
   const counts = auditedCounts(state, options);
   const status = collected.status === 'collected' ? connectionStatus(state) : collected.status;
   const auditError = status !== 'audited' || report.findings.some((finding) => finding.check === 'IRSA-X01');
@@ -110,22 +107,24 @@ export async function auditTarget(
     clusters: [clusterReport],
   });
   let stored: StoredReport | undefined;
+  let baselineUnreadable = false;
   try {
     stored = await store.latest(account, region, cluster);
   } catch (error) {
     // As single mode: alerting twice is better than missing a change; the alert's count says it is a full list.
+    baselineUnreadable = true;
     errors.push(
       `${cluster}: the baseline could not be read, so every current finding at or above ${config.alertSeverity} counts as new: ${namedFirstLineOf(error)}`,
     );
   }
   const previous = stored?.report.clusters.find((candidate) => candidate.name === cluster);
-  const drift = driftOf(previous, report, config.alertSeverity);
+  const drift = driftOf(previous, report, config.alertSeverity, evaluation);
 
   let historyKey: string;
   const pendingKey = baselineKey(runId, target);
   try {
     historyKey = await store.saveHistory(account, region, cluster, asAuditReport(report), target.at);
-    await store.putJson(pendingKey, asAuditReport(baselineAfter(previous, report)), runId);
+    await store.putJson(pendingKey, asAuditReport(baselineAfter(previous, report, evaluation)), runId);
   } catch (error) {
     throw new TargetWriteError(
       `${account}/${region}/${cluster}: the report of run ${runId} was not saved: ${namedFirstLineOf(error)}`,
@@ -144,7 +143,8 @@ export async function auditTarget(
     summary: report.summary,
     ...counts,
     durationMs: now().getTime() - started.getTime(),
-    firstAudit: stored === undefined && errors.length === 0,
+    firstAudit: stored === undefined && !baselineUnreadable,
+    baselineUnreadable,
     historyKey,
     baselineKey: pendingKey,
     drift: {
@@ -248,22 +248,40 @@ async function collectAsMember(
   return collected;
 }
 
+/**
+ * True when the state holds no AWS or Kubernetes data at all: the member role could not be used, the collection
+ * timed out or failed, or DescribeCluster failed (collectCluster stops there). An API server that cannot be
+ * reached after DescribeCluster is not this: the account's IAM and EKS state was read.
+ */
+function nothingCollected(collected: Collected): boolean {
+  return (
+    collected.status !== 'collected' ||
+    collected.state.collectionErrors.some(
+      (error) => error.resource === 'cluster-connection' && error.reason === 'describe-cluster',
+    )
+  );
+}
+
 // collectCluster records DescribeCluster's failure as "DescribeCluster failed: <Code>: <message>".
 const THROTTLED_MESSAGE =
   /failed: (Throttling|ThrottlingException|TooManyRequestsException|RequestLimitExceeded|RequestThrottled\w*)\b/;
 
 /**
  * The IRSA-X01 of a member role that could not be assumed gets the remediation that fixes it (deploy the member
- * stack), not the generic one about API server access; its fingerprint (check, resource, reason) is unchanged.
+ * stack, lift a policy's Deny, enable the home region), not the generic one about API server access; its
+ * fingerprint (check, resource, reason) is unchanged.
  */
 function withMemberRemediation(
   report: ClusterReport,
   session: MemberSession,
   account: string,
+  homeRegion: string,
 ): ClusterReport {
   const remediations: Readonly<Record<string, string>> = {
     'access-denied': `Deploy MemberAccountStack in account ${account} (cdk deploy, or the organization's StackSet) with this auditor's account ID and external ID, so that ${session.roleArn} exists and trusts ${DISCOVER_ROLE_NAME} and ${TARGET_AUDIT_ROLE_NAME}.`,
-    'region-not-enabled': `Enable the region in account ${account} (Account > AWS Regions) or remove it from the auditor's regions.`,
+    'explicit-deny': `A policy outside the member stack (a service control policy, most often) denies ${session.roleArn} explicitly, and redeploying MemberAccountStack does not lift a Deny: ask the organization's administrators to exempt ${DISCOVER_ROLE_NAME}, ${TARGET_AUDIT_ROLE_NAME} and the member role from it.`,
+    // Only AssumeRole reaches this step as a MemberAccessError, and AssumeRole goes to the home region's STS.
+    'region-not-enabled': `Enable ${homeRegion}, the auditor's home region whose STS endpoint AssumeRole goes to, in account ${account} (Account > AWS Regions, for an opt-in region) and activate STS there (IAM > Account settings > Security Token Service endpoints).`,
   };
   const fixed = (finding: Finding): Finding => {
     const reason = finding.evidence.reason;

@@ -1,7 +1,9 @@
 // The discover step of an organization run: the accounts (configured, or every ACTIVE account of the
 // organization), and in each account × region the EKS clusters listed as the member role. Writes the Distributed
-// Map's items (runs/<runId>/items.json) and what was found or failed (runs/<runId>/discovery.json). A target that
-// cannot be listed is recorded, never a failed discovery: the aggregate reports it as IRSA-X01.
+// Map's items (runs/<runId>/items.json, dealt round-robin across accounts) and what was found or failed
+// (runs/<runId>/discovery.json). A target that cannot be listed is recorded, never a failed discovery: the
+// aggregate reports it as IRSA-X01. Throttling is not a property of the target: it is retried, and beyond that the
+// step fails as TargetThrottled for the state machine to retry.
 
 import { ListAccountsCommand, OrganizationsClient } from '@aws-sdk/client-organizations';
 import type { Environment } from '../config';
@@ -11,7 +13,12 @@ import { jsonLineLog } from '../run-scheduled-audit';
 import type { ReportStore } from '../sinks/report-store';
 import { listClusterNames } from '../sources/aws/collect-aws';
 import { createConcurrencyLimit } from '../sources/aws/concurrency-limit';
-import { MemberAccessError, type MemberSession, regionCallFailure } from './member-session';
+import {
+  MemberAccessError,
+  type MemberSession,
+  regionCallFailure,
+  TargetThrottledError,
+} from './member-session';
 import {
   ALL_ACCOUNTS,
   type DiscoverConfig,
@@ -54,6 +61,8 @@ export interface DiscoverDependencies {
   readonly sessionFor: (account: string) => MemberSession;
   readonly store: ReportStore;
   readonly log: StructuredLog;
+  /** Waits between the attempts at a throttled target; a test passes one that does not wait. */
+  readonly sleep?: (ms: number) => Promise<void>;
 }
 
 /** Nothing can be discovered (the organization's accounts cannot be listed, or the run's objects not written). */
@@ -63,6 +72,13 @@ export class DiscoverError extends Error {
 
 // ListAccounts returns at most 20 accounts per page.
 const LIST_ACCOUNTS_PAGE_SIZE = 20;
+// The one account state (State, or the retiring Status) whose clusters are audited.
+const ACTIVE = 'ACTIVE';
+// A throttled target is tried this many times in all, after the SDK's own (adaptive) retries of each call: STS and
+// EKS throttle per account for seconds, and the state machine retries the whole step after that.
+const THROTTLED_ATTEMPTS = 3;
+// The first wait between attempts; it doubles, with full jitter, so targets throttled together spread out.
+const THROTTLED_BACKOFF_MS = 1000;
 
 /** Lists the clusters of every account × region and writes items.json and discovery.json. */
 export async function discoverTargets(deps: DiscoverDependencies, event: unknown): Promise<DiscoverOutput> {
@@ -77,9 +93,12 @@ export async function discoverTargets(deps: DiscoverDependencies, event: unknown
   });
 
   const limit = createConcurrencyLimit(config.discoveryConcurrency);
+  const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
   const targets = await Promise.all(
     accounts.flatMap((account) =>
-      config.regions.map((region) => limit.run(() => discoverTarget(deps.sessionFor(account), region))),
+      config.regions.map((region) =>
+        limit.run(() => discoverUnthrottled(deps.sessionFor(account), region, sleep)),
+      ),
     ),
   );
   for (const target of targets) {
@@ -93,11 +112,7 @@ export async function discoverTargets(deps: DiscoverDependencies, event: unknown
       });
   }
 
-  const items: TargetItem[] = targets.flatMap((target) =>
-    'clusters' in target
-      ? target.clusters.map((cluster) => ({ account: target.account, region: target.region, cluster }))
-      : [],
-  );
+  const items = interleavedItems(targets);
   const discovery: DiscoveryDocument = {
     runId: run.runId,
     generatedAt: run.generatedAt,
@@ -128,9 +143,13 @@ export async function discoverTargets(deps: DiscoverDependencies, event: unknown
   return output;
 }
 
-/** Every ACTIVE account of the organization (suspended and closing accounts have nothing to audit). */
+/**
+ * Every ACTIVE account of the organization (suspended and closing accounts have nothing to audit). An organization
+ * that lists accounts but none ACTIVE is a DiscoverError, never an empty (and silently green) run.
+ */
 export async function activeAccounts(deps: Pick<DiscoverDependencies, 'organizations'>): Promise<string[]> {
   const accounts: string[] = [];
+  let listed = 0;
   let nextToken: string | undefined;
   try {
     do {
@@ -141,7 +160,10 @@ export async function activeAccounts(deps: Pick<DiscoverDependencies, 'organizat
         }),
       );
       for (const account of page.Accounts ?? []) {
-        if (account.Status === 'ACTIVE' && account.Id !== undefined) accounts.push(account.Id);
+        listed += 1;
+        // Organizations retires Status (September 2026) in favour of State; an answer may carry either.
+        if ((account.State ?? account.Status) === ACTIVE && account.Id !== undefined)
+          accounts.push(account.Id);
       }
       nextToken = page.NextToken;
     } while (nextToken !== undefined && nextToken !== '');
@@ -151,7 +173,54 @@ export async function activeAccounts(deps: Pick<DiscoverDependencies, 'organizat
       { cause: error },
     );
   }
+  if (accounts.length === 0)
+    throw new DiscoverError(
+      `the organization lists ${listed} account(s) but none whose State (or Status) is ${ACTIVE}, so there is nothing to audit: check ListAccounts in the management account, or set ${ORGANIZATION_VARIABLES.accounts} to a list of account IDs`,
+    );
   return [...new Set(accounts)].sort();
+}
+
+/**
+ * The map's items, dealt round-robin across accounts (and within an account across its regions): the map starts
+ * them in this order, so an account with 20 clusters does not get 20 audits of its IAM at once while the others wait.
+ */
+export function interleavedItems(targets: readonly DiscoveredTarget[]): TargetItem[] {
+  const byAccount = new Map<string, TargetItem[][]>();
+  for (const target of targets) {
+    if (!('clusters' in target)) continue;
+    const { account, region } = target;
+    const regions = byAccount.get(account) ?? [];
+    regions.push(target.clusters.map((cluster) => ({ account, region, cluster })));
+    byAccount.set(account, regions);
+  }
+  return roundRobin([...byAccount.values()].map(roundRobin));
+}
+
+/** The first of every list, then the second of every list, and so on. */
+function roundRobin<T>(lists: readonly (readonly T[])[]): T[] {
+  const dealt: T[] = [];
+  const longest = lists.reduce((most, list) => Math.max(most, list.length), 0);
+  for (let index = 0; index < longest; index += 1) {
+    for (const list of lists) if (index < list.length) dealt.push(list[index] as T);
+  }
+  return dealt;
+}
+
+/** discoverTarget, tried again while throttled (backoff with full jitter); TargetThrottled when that is not enough. */
+async function discoverUnthrottled(
+  session: MemberSession,
+  region: string,
+  sleep: (ms: number) => Promise<void>,
+): Promise<DiscoveredTarget> {
+  for (let attempt = 1; ; attempt += 1) {
+    const target = await discoverTarget(session, region);
+    if (!('error' in target) || target.error.reason !== 'throttled') return target;
+    if (attempt >= THROTTLED_ATTEMPTS)
+      throw new TargetThrottledError(
+        `${session.account}/${region}: still throttled after ${THROTTLED_ATTEMPTS} attempts (${target.error.message}); the state machine retries the discover step`,
+      );
+    await sleep(Math.random() * THROTTLED_BACKOFF_MS * 2 ** (attempt - 1));
+  }
 }
 
 /** The clusters of one account × region as its member role sees them, or why they could not be listed. */
@@ -161,7 +230,7 @@ async function discoverTarget(session: MemberSession, region: string): Promise<D
     // Once per account (the session keeps the credentials), so a refused role is told apart from a refused region.
     await session.assume();
   } catch (error) {
-    return failedTarget(account, region, error);
+    return failedTarget(account, region, error, 'AssumeRole');
   }
   try {
     const clusters = await listClusterNames(session.clients(region));
@@ -171,12 +240,20 @@ async function discoverTarget(session: MemberSession, region: string): Promise<D
   }
 }
 
-function failedTarget(account: string, region: string, error: unknown): DiscoveredTarget {
-  const failure =
-    error instanceof MemberAccessError
-      ? { reason: error.reason, message: error.message }
-      : { reason: 'error' as const, message: namedFirstLineOf(error) };
-  return { account, region, error: failure };
+function failedTarget(
+  account: string,
+  region: string,
+  error: unknown,
+  operation?: 'AssumeRole',
+): DiscoveredTarget {
+  if (!(error instanceof MemberAccessError))
+    return { account, region, error: { reason: 'error', message: namedFirstLineOf(error) } };
+  // AssumeRole's region is the home region's STS endpoint, not the target's: the remediation must name it.
+  const stsRegion =
+    operation === 'AssumeRole' && error.reason === 'region-not-enabled' && error.region !== undefined
+      ? { stsRegion: error.region }
+      : {};
+  return { account, region, error: { reason: error.reason, message: error.message, ...stsRegion } };
 }
 
 /** The discover step's Lambda handler. */

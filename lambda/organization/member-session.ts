@@ -9,8 +9,16 @@ import { errorCode, failureReason, oneLineError } from '../sources/aws/aws-error
 import { EksTokenCache } from '../sources/aws/eks-token';
 import { DISCOVER_ROLE_NAME, TARGET_AUDIT_ROLE_NAME } from './organization-config';
 
-/** Why a target (an account, or an account's region) could not be audited. */
-export type TargetFailureReason = 'access-denied' | 'throttled' | 'region-not-enabled' | 'error';
+/**
+ * Why a target (an account, or an account's region) could not be audited. `explicit-deny` is a Deny of a policy
+ * outside the member stack (a service control policy, most often), which redeploying that stack cannot lift.
+ */
+export type TargetFailureReason =
+  | 'access-denied'
+  | 'explicit-deny'
+  | 'throttled'
+  | 'region-not-enabled'
+  | 'error';
 
 /** The step the session is for: it names the STS session, so CloudTrail in the member account tells them apart. */
 export type SessionPurpose = 'discover' | 'audit';
@@ -62,8 +70,20 @@ export class MemberAccessError extends Error {
   }
 }
 
+/**
+ * AWS throttled the member session beyond the SDK's retries (and the step's own). The name is what the state
+ * machine's Retry matches ("TargetThrottled"), so the step is tried again later instead of reporting a throttled
+ * target as broken.
+ */
+export class TargetThrottledError extends Error {
+  override readonly name = 'TargetThrottled';
+}
+
 // AssumeRole's shortest session: one audit-target invocation (15 minutes at most) fits, and a leaked key dies soon.
 const SESSION_SECONDS = 900;
+// As the collection clients (createAwsClients): STS throttles AssumeRole per account, and a run assumes one role
+// per account at once; the SDK's adaptive retries come first, then the step's own (discover), then the state machine's.
+const ASSUME_ROLE_MAX_ATTEMPTS = 5;
 // As the SDK's own memoisation: refresh five minutes before expiry, so a token signed now outlives the calls it serves.
 const REFRESH_BEFORE_EXPIRY_MS = 5 * 60 * 1000;
 // What AWS answers when credentials meet a region that is not enabled in the account (opt-in regions): the
@@ -76,6 +96,10 @@ const REGION_NOT_ENABLED_CODES = new Set([
   'RegionDisabledException',
 ]);
 const ACCESS_DENIED_CODES = new Set(['AccessDenied', 'AccessDeniedException']);
+// AWS says where an explicit Deny came from: "... with an explicit deny in a service control policy" (also
+// "in a resource control policy", "in an identity-based policy", "in a permissions boundary").
+const EXPLICIT_DENY = /explicit deny|service control policy/i;
+const DENY_SOURCE = /explicit deny in (an? [a-z-]+(?: [a-z-]+)*? (?:policy|boundary))/i;
 
 /** `arn:<partition>:iam::<account>:role/<name>`: the member role has no path (the trust and access entries say so). */
 export function memberRoleArn(account: string, roleName: string, region: string): string {
@@ -94,7 +118,12 @@ export function createMemberSession(options: MemberSessionOptions, account: stri
       DurationSeconds: SESSION_SECONDS,
     },
     ...(options.credentials === undefined ? {} : { masterCredentials: options.credentials }),
-    clientConfig: { region: options.homeRegion, ...endpoint },
+    clientConfig: {
+      region: options.homeRegion,
+      retryMode: 'adaptive',
+      maxAttempts: ASSUME_ROLE_MAX_ATTEMPTS,
+      ...endpoint,
+    },
     ...(options.stsPlugins === undefined ? {} : { clientPlugins: [...options.stsPlugins] }),
   });
   const credentials = memoized(() => assumeRole(), options.now ?? (() => new Date()));
@@ -110,7 +139,7 @@ export function createMemberSession(options: MemberSessionOptions, account: stri
       try {
         await credentials();
       } catch (error) {
-        throw assumeRoleFailure(error, account, roleArn);
+        throw assumeRoleFailure(error, account, roleArn, options.homeRegion);
       }
     },
     clients: (region) => createAwsClients({ region, credentials, ...endpoint }),
@@ -118,11 +147,48 @@ export function createMemberSession(options: MemberSessionOptions, account: stri
   };
 }
 
-/** What a failed AssumeRole of the member role means, and what to do about it. */
-export function assumeRoleFailure(error: unknown, account: string, roleArn: string): MemberAccessError {
+/**
+ * What a failed AssumeRole of the member role means, and what to do about it. AssumeRole goes to the STS endpoint
+ * of the auditor's home region, so a region not enabled there is `homeRegion` (the failure's `region`).
+ */
+export function assumeRoleFailure(
+  error: unknown,
+  account: string,
+  roleArn: string,
+  homeRegion: string,
+): MemberAccessError {
   const detail = oneLineError(error);
   const code = errorCode(error) ?? '';
-  if (ACCESS_DENIED_CODES.has(code) || failureReason(error) === 'forbidden') {
+  // Before the 403 test: STS answers RegionDisabledException and InvalidClientTokenId with HTTP 403 too.
+  if (REGION_NOT_ENABLED_CODES.has(code))
+    return new MemberAccessError(
+      'region-not-enabled',
+      account,
+      roleArn,
+      `cannot assume ${roleArn} (${detail}): AssumeRole goes to the STS endpoint of the auditor's home region ${homeRegion}, which is not enabled for account ${account}; in account ${account}, enable ${homeRegion} (Account > AWS Regions) if it is an opt-in region, and activate STS in ${homeRegion} (IAM > Account settings > Security Token Service endpoints)`,
+      homeRegion,
+      { cause: error },
+    );
+  if (failureReason(error) === 'throttled')
+    return new MemberAccessError(
+      'throttled',
+      account,
+      roleArn,
+      `STS throttled AssumeRole of ${roleArn} beyond the SDK's retries (${detail}); lower the map's MaxConcurrency if this persists`,
+      undefined,
+      { cause: error },
+    );
+  const forbidden = ACCESS_DENIED_CODES.has(code) || failureReason(error) === 'forbidden';
+  if (forbidden && EXPLICIT_DENY.test(fullMessageOf(error)))
+    return new MemberAccessError(
+      'explicit-deny',
+      account,
+      roleArn,
+      `cannot assume ${roleArn} (${detail}): ${denySource(error)} denies it explicitly, which redeploying MemberAccountStack does not change; ask the organization's administrators to exempt ${DISCOVER_ROLE_NAME}, ${TARGET_AUDIT_ROLE_NAME} and ${roleArn} from that policy`,
+      undefined,
+      { cause: error },
+    );
+  if (forbidden) {
     // STS answers AccessDenied both when the role does not exist and when its trust policy refuses the caller.
     return new MemberAccessError(
       'access-denied',
@@ -133,24 +199,6 @@ export function assumeRoleFailure(error: unknown, account: string, roleArn: stri
       { cause: error },
     );
   }
-  if (failureReason(error) === 'throttled')
-    return new MemberAccessError(
-      'throttled',
-      account,
-      roleArn,
-      `STS throttled AssumeRole of ${roleArn} beyond the SDK's retries (${detail}); lower the map's MaxConcurrency if this persists`,
-      undefined,
-      { cause: error },
-    );
-  if (REGION_NOT_ENABLED_CODES.has(code))
-    return new MemberAccessError(
-      'region-not-enabled',
-      account,
-      roleArn,
-      `cannot assume ${roleArn} (${detail}): the auditor's STS endpoint is not enabled for this account; activate STS in the auditor's region (IAM > Account settings)`,
-      undefined,
-      { cause: error },
-    );
   return new MemberAccessError('error', account, roleArn, `cannot assume ${roleArn}: ${detail}`, undefined, {
     cause: error,
   });
@@ -181,12 +229,27 @@ export function regionCallFailure(
       'throttled',
       `${operation} in ${region} was throttled beyond the SDK's retries (${detail}); lower the concurrency if this persists`,
     );
+  if (failureReason(error) === 'forbidden' && EXPLICIT_DENY.test(fullMessageOf(error)))
+    return failure(
+      'explicit-deny',
+      `${operation} in ${region} as ${roleArn} was denied (${detail}): ${denySource(error)} denies it explicitly, which redeploying MemberAccountStack does not change; ask the organization's administrators to exempt ${roleArn} from that policy, or remove ${region} from the auditor's regions`,
+    );
   if (failureReason(error) === 'forbidden')
     return failure(
       'access-denied',
       `${operation} in ${region} as ${roleArn} was denied (${detail}): redeploy MemberAccountStack in account ${account} so that the role has the auditor's read permissions`,
     );
   return failure('error', `${operation} in ${region} as ${roleArn} failed: ${detail}`);
+}
+
+/** The policy an explicit Deny came from, as AWS names it ("a service control policy"), or a generic phrase. */
+function denySource(error: unknown): string {
+  return DENY_SOURCE.exec(fullMessageOf(error))?.[1]?.toLowerCase() ?? 'a policy outside the member stack';
+}
+
+// The whole message: oneLineError cuts at 300 characters, and AWS puts where the Deny came from at the end.
+function fullMessageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }
 
 /** A provider that assumes once and shares the credentials until five minutes before they expire. */

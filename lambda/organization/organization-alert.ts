@@ -1,7 +1,8 @@
 // The one SNS alert of an organization run (SPEC §7 at organization level): `MessageStructure: json` with a
 // readable `email` grouped by account, region and cluster (each new finding with its remediation) and the JSON
-// delta as `default`; the subject counts the changes; both bodies stay under SNS's 256 KB by leaving findings
-// out from the end, saying how many, and pointing to the summary object that has them all.
+// delta as `default`; the subject counts the changes; both bodies stay under SNS's 256 KB by leaving findings, then
+// places, out from the end, saying how many, and pointing to the summary object that has them all; when even that
+// does not fit, the message holds the counts only.
 
 import { type Finding, SEVERITIES, type SeveritySummary } from '../model/finding';
 import { type Alert, deltaFinding, SNS_MESSAGE_LIMIT_BYTES, SUBJECT_LIMIT } from '../sinks/alerts';
@@ -34,22 +35,46 @@ export interface OrganizationAlertInput {
 // The subject travels in the same request; the budget leaves it room and some to spare.
 const MESSAGE_BUDGET_BYTES = SNS_MESSAGE_LIMIT_BYTES - 1024;
 const SUBJECT = '[IRSA] organization: ';
+// Each changed place (a cluster, or an account × region) is a line or two of the email, ~100 bytes: 1,000 of them
+// leave more than half of the 256 KB to findings, and the summary object lists every place anyway.
+export const MAX_PLACES_SHOWN = 1000;
+// Notes are one per kind of problem, but each can name clusters: a few lines, each cut to a readable length.
+const MAX_NOTES_SHOWN = 10;
+const NOTE_LIMIT_CHARS = 1000;
 
-/** The JSON envelope {"default": <JSON delta>, "email": <text>} and a subject of at most 100 characters. */
-export function buildOrganizationAlert(input: OrganizationAlertInput): Alert {
-  const groups = [...input.groups].sort(compareGroups);
-  const newEntries = groups.flatMap((group, index) => group.new.map((finding) => ({ index, finding })));
-  const resolvedEntries = groups.flatMap((group, index) =>
-    group.resolved.map((finding) => ({ index, finding })),
-  );
-  const render = (shownNew: number, shownResolved: number) =>
-    JSON.stringify({
-      default: JSON.stringify(deltaOf(input, groups, newEntries, resolvedEntries, shownNew, shownResolved)),
-      email: emailText(input, groups, newEntries, resolvedEntries, shownNew, shownResolved),
-    });
+/**
+ * The JSON envelope {"default": <JSON delta>, "email": <text>} and a subject of at most 100 characters.
+ * `budgetBytes` is SNS's limit less the subject's room; a test passes less to reach the counts-only form.
+ */
+export function buildOrganizationAlert(
+  input: OrganizationAlertInput,
+  budgetBytes = MESSAGE_BUDGET_BYTES,
+): Alert {
+  const allGroups = [...input.groups].sort(compareGroups);
+  const subject = organizationSubject(allGroups);
+  const notes = boundedNotes(input.notes ?? []);
+  const totals = totalsOf(allGroups);
+  const shownPlaces = (places: number) => {
+    // Findings are listed under their place: those of places not shown are not shown either.
+    const groups = allGroups.slice(0, places);
+    const newEntries = groups.flatMap((group, index) => group.new.map((finding) => ({ index, finding })));
+    const resolvedEntries = groups.flatMap((group, index) =>
+      group.resolved.map((finding) => ({ index, finding })),
+    );
+    return { groups, newEntries, resolvedEntries };
+  };
+  const places = shownPlaces(Math.min(allGroups.length, MAX_PLACES_SHOWN));
+  const render = (shownNew: number, shownResolved: number) => {
+    const view = { ...places, allGroups, totals, notes, shownNew, shownResolved };
+    return JSON.stringify({ default: JSON.stringify(deltaOf(input, view)), email: emailText(input, view) });
+  };
+  // Places first: the findings' budget is what the place lines leave; if they alone do not fit, the counts do.
+  if (byteLength(render(0, 0)) > budgetBytes)
+    return { subject, message: countsOnlyMessage(input, allGroups, totals, notes) };
+  const { newEntries, resolvedEntries } = places;
   // Greedy by estimate (each finding adds its escaped JSON to `default` and its escaped text to `email`), then
   // exact: the rendered envelope is measured and cut until it fits. A quarter is kept for resolved findings.
-  let remaining = MESSAGE_BUDGET_BYTES - byteLength(render(0, 0));
+  let remaining = budgetBytes - byteLength(render(0, 0));
   const fitting = (
     entries: readonly Entry[],
     from: number,
@@ -70,13 +95,13 @@ export function buildOrganizationAlert(input: OrganizationAlertInput): Alert {
   let shownResolved = fitting(resolvedEntries, 0, resolvedBlock);
   shownNew = fitting(newEntries, shownNew, newBlock);
   let message = render(shownNew, shownResolved);
-  while (byteLength(message) > MESSAGE_BUDGET_BYTES && shownNew + shownResolved > 0) {
+  while (byteLength(message) > budgetBytes && shownNew + shownResolved > 0) {
     // A tenth at a time: the estimate is close, so this ends in a few rounds even for thousands of findings.
     if (shownResolved > 0) shownResolved -= Math.max(1, Math.floor(shownResolved / 10));
     else shownNew -= Math.max(1, Math.floor(shownNew / 10));
     message = render(shownNew, shownResolved);
   }
-  return { subject: organizationSubject(groups), message };
+  return { subject, message };
 }
 
 /** `[IRSA] organization: 2 new critical, 1 new high, 1 resolved`, compacted to fit 100 characters. */
@@ -105,6 +130,76 @@ interface Entry {
   readonly finding: Finding;
 }
 
+/** What one rendering shows: the first places and, of their findings, the first new and resolved ones. */
+interface View {
+  readonly groups: readonly ChangeGroup[];
+  readonly allGroups: readonly ChangeGroup[];
+  readonly totals: Totals;
+  readonly notes: readonly string[];
+  readonly newEntries: readonly Entry[];
+  readonly resolvedEntries: readonly Entry[];
+  readonly shownNew: number;
+  readonly shownResolved: number;
+}
+
+interface Totals {
+  readonly newCount: number;
+  readonly resolvedCount: number;
+}
+
+function totalsOf(groups: readonly ChangeGroup[]): Totals {
+  return {
+    newCount: groups.reduce((sum, group) => sum + newCountOf(group), 0),
+    resolvedCount: groups.reduce((sum, group) => sum + group.resolvedCount, 0),
+  };
+}
+
+/** At most MAX_NOTES_SHOWN notes of at most NOTE_LIMIT_CHARS each, and how many more there were. */
+function boundedNotes(notes: readonly string[]): string[] {
+  const bounded = notes
+    .slice(0, MAX_NOTES_SHOWN)
+    .map((note) => (note.length > NOTE_LIMIT_CHARS ? `${note.slice(0, NOTE_LIMIT_CHARS - 1)}…` : note));
+  if (notes.length > MAX_NOTES_SHOWN)
+    bounded.push(`… and ${notes.length - MAX_NOTES_SHOWN} more notes: the summary has every error.`);
+  return bounded;
+}
+
+/** The last resort when not even the place lines fit: the counts, the notes and where the summary is. */
+function countsOnlyMessage(
+  input: OrganizationAlertInput,
+  groups: readonly ChangeGroup[],
+  totals: Totals,
+  notes: readonly string[],
+): string {
+  const subject = organizationSubject(groups).slice(SUBJECT.length);
+  const delta = {
+    schemaVersion: '1',
+    type: 'irsa-auditor.organization-drift',
+    runId: input.runId,
+    runAt: input.runAt.toISOString(),
+    summary: input.summaryUri,
+    ...(notes.length === 0 ? {} : { notes }),
+    findings: input.findings,
+    newCount: totals.newCount,
+    resolvedCount: totals.resolvedCount,
+    places: groups.length,
+    notShown: { new: totals.newCount, resolved: totals.resolvedCount, places: groups.length },
+    new: [],
+    resolved: [],
+  };
+  const now = SEVERITIES.map((severity) => `${input.findings[severity]} ${severity}`).join(', ');
+  const email = [
+    `IRSA audit of the organization, run ${input.runId} at ${input.runAt.toISOString()}: ${subject}.`,
+    ...notes,
+    '',
+    `${totals.newCount} new and ${totals.resolvedCount} resolved findings in ${groups.length} places: the list does not fit SNS's 256 KB, see ${input.summaryUri}`,
+    '',
+    `Findings in the organization now: ${now}.`,
+    `Full summary: ${input.summaryUri}`,
+  ];
+  return JSON.stringify({ default: JSON.stringify(delta), email: `${email.join('\n')}\n` });
+}
+
 function compareGroups(a: ChangeGroup, b: ChangeGroup): number {
   return (
     compareText(a.account, b.account) ||
@@ -121,16 +216,9 @@ function newCountOf(group: ChangeGroup): number {
   return SEVERITIES.reduce((sum, severity) => sum + group.newBySeverity[severity], 0);
 }
 
-function deltaOf(
-  input: OrganizationAlertInput,
-  groups: readonly ChangeGroup[],
-  newEntries: readonly Entry[],
-  resolvedEntries: readonly Entry[],
-  shownNew: number,
-  shownResolved: number,
-): object {
-  const newCount = groups.reduce((sum, group) => sum + newCountOf(group), 0);
-  const resolvedCount = groups.reduce((sum, group) => sum + group.resolvedCount, 0);
+function deltaOf(input: OrganizationAlertInput, view: View): object {
+  const { groups, allGroups, newEntries, resolvedEntries, shownNew, shownResolved, notes } = view;
+  const { newCount, resolvedCount } = view.totals;
   const change = ({ index, finding }: Entry) => {
     const group = groups[index] as ChangeGroup;
     return {
@@ -146,28 +234,27 @@ function deltaOf(
     runId: input.runId,
     runAt: input.runAt.toISOString(),
     summary: input.summaryUri,
-    ...(input.notes === undefined || input.notes.length === 0 ? {} : { notes: input.notes }),
+    ...(notes.length === 0 ? {} : { notes }),
     findings: input.findings,
     newCount,
     resolvedCount,
-    notShown: { new: newCount - shownNew, resolved: resolvedCount - shownResolved },
+    places: allGroups.length,
+    notShown: {
+      new: newCount - shownNew,
+      resolved: resolvedCount - shownResolved,
+      places: allGroups.length - groups.length,
+    },
     new: newEntries.slice(0, shownNew).map(change),
     resolved: resolvedEntries.slice(0, shownResolved).map(change),
   };
 }
 
-function emailText(
-  input: OrganizationAlertInput,
-  groups: readonly ChangeGroup[],
-  newEntries: readonly Entry[],
-  resolvedEntries: readonly Entry[],
-  shownNew: number,
-  shownResolved: number,
-): string {
-  const subject = organizationSubject(groups).slice(SUBJECT.length);
+function emailText(input: OrganizationAlertInput, view: View): string {
+  const { groups, allGroups, newEntries, resolvedEntries, shownNew, shownResolved } = view;
+  const subject = organizationSubject(allGroups).slice(SUBJECT.length);
   const lines = [
     `IRSA audit of the organization, run ${input.runId} at ${input.runAt.toISOString()}: ${subject}.`,
-    ...(input.notes ?? []),
+    ...view.notes,
     '',
   ];
   const shownNewOf = groupedShown(newEntries, shownNew);
@@ -186,8 +273,9 @@ function emailText(
     for (const finding of shownNewOf.get(index) ?? []) lines.push(indent(newBlock(finding)));
     for (const finding of shownResolvedOf.get(index) ?? []) lines.push(indent(resolvedBlock(finding)));
   });
-  const newCount = groups.reduce((sum, group) => sum + newCountOf(group), 0);
-  const resolvedCount = groups.reduce((sum, group) => sum + group.resolvedCount, 0);
+  const hiddenPlaces = allGroups.length - groups.length;
+  if (hiddenPlaces > 0) lines.push(`… and ${hiddenPlaces} more places, see ${input.summaryUri}`, '');
+  const { newCount, resolvedCount } = view.totals;
   const hidden = newCount - shownNew + (resolvedCount - shownResolved);
   if (hidden > 0)
     lines.push(

@@ -20,8 +20,19 @@ export type DiscoveredTarget =
   | {
       readonly account: string;
       readonly region: string;
-      readonly error: { readonly reason: TargetFailureReason; readonly message: string };
+      readonly error: TargetFailure;
     };
+
+/** Why a target could not be listed. */
+export interface TargetFailure {
+  readonly reason: TargetFailureReason;
+  readonly message: string;
+  /**
+   * AssumeRole failed as `region-not-enabled`: the region whose STS endpoint it went to (the auditor's home region),
+   * which is the one to enable, whatever the target's region.
+   */
+  readonly stsRegion?: string;
+}
 
 /** `runs/<runId>/discovery.json`. */
 export interface DiscoveryDocument {
@@ -65,6 +76,8 @@ export interface ClusterResultRecord extends TargetItem {
   readonly durationMs: number;
   /** No baseline existed: every current finding at or above the threshold counts as new. */
   readonly firstAudit: boolean;
+  /** The baseline could not be read: every current finding at or above the threshold counts as new (see errors). */
+  readonly baselineUnreadable: boolean;
   /** The history object of this run (`reports/.../history/<generatedAt>.json`). */
   readonly historyKey: string;
   /** The pending baseline (`runs/<runId>/baselines/...`), copied to latest.json once the alert is out. */
@@ -97,6 +110,16 @@ export function discoveryKey(runId: string): string {
 /** `runs/<runId>/results/<account>/<region>/<cluster>.json`. */
 export function resultKey(runId: string, item: TargetItem): string {
   return `${runPrefix(runId)}/results/${targetPath(item)}.json`;
+}
+
+/** `runs/<runId>/alerted.json`: written right after the run's summary alert was published. */
+export function alertedMarkerKey(runId: string): string {
+  return `${runPrefix(runId)}/alerted.json`;
+}
+
+/** `runs/<runId>/metrics.json`: written right after the run's metrics were accepted by CloudWatch. */
+export function metricsMarkerKey(runId: string): string {
+  return `${runPrefix(runId)}/metrics.json`;
 }
 
 /** `runs/<runId>/baselines/<account>/<region>/<cluster>.json`. */
@@ -133,6 +156,7 @@ const REGION_NAME = /^[a-z]{2,}(-[a-z]+)+-\d+$/;
 const STATUSES: readonly ClusterOutcome['status'][] = ['audited', 'unreachable', 'timed-out', 'failed'];
 const FAILURE_REASONS: readonly TargetFailureReason[] = [
   'access-denied',
+  'explicit-deny',
   'throttled',
   'region-not-enabled',
   'error',
@@ -179,10 +203,14 @@ export function parseDiscovery(value: unknown, uri: string): DiscoveryDocument {
       if (target.error !== undefined) {
         const error = object(target.error, `${path}.error`);
         const reason = oneOf(error.reason, FAILURE_REASONS, `${path}.error.reason`);
+        const stsRegion =
+          error.stsRegion === undefined
+            ? {}
+            : { stsRegion: string(error.stsRegion, `${path}.error.stsRegion`) };
         return {
           account,
           region,
-          error: { reason, message: string(error.message, `${path}.error.message`) },
+          error: { reason, message: string(error.message, `${path}.error.message`), ...stsRegion },
         };
       }
       return { account, region, clusters: strings(target.clusters, `${path}.clusters`) };
@@ -210,6 +238,11 @@ export function parseResultRecord(value: unknown, uri: string): ClusterResultRec
     podsAudited: number(record.podsAudited, `${uri}.podsAudited`),
     durationMs: number(record.durationMs, `${uri}.durationMs`),
     firstAudit: boolean(record.firstAudit, `${uri}.firstAudit`),
+    // Absent from the records of earlier versions, which said so in errors only.
+    baselineUnreadable:
+      record.baselineUnreadable === undefined
+        ? false
+        : boolean(record.baselineUnreadable, `${uri}.baselineUnreadable`),
     historyKey: string(record.historyKey, `${uri}.historyKey`),
     baselineKey: string(record.baselineKey, `${uri}.baselineKey`),
     drift: {

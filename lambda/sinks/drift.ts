@@ -13,7 +13,19 @@ export interface Drift {
   readonly resolved: readonly Finding[];
 }
 
+/** What the caller knows about how the report was made, beyond what its findings say. */
+export interface EvaluationOptions {
+  /**
+   * Nothing was collected at all (the role that reads the account could not be used, the collection timed out or
+   * failed, DescribeCluster failed): the report's checks ran on empty data, so every non-IRSA-X verdict is unknown,
+   * including those of checks that need only AWS state (IRSA-A01, IRSA-S13). Default false, as single mode has it.
+   */
+  readonly nothingCollected?: boolean;
+}
+
 const CLUSTER_UNREACHABLE_ID = 'IRSA-X01';
+// The audit's own checks (unreachable, unreadable, failed, malformed): their verdicts are always this run's.
+const INTERNAL_CHECK_PREFIX = 'IRSA-X';
 const RESOURCE_UNREADABLE_ID = 'IRSA-X02';
 
 // What the engine treats as unread when the API server cannot be reached (lambda/engine/audit-cluster.ts).
@@ -34,11 +46,12 @@ export function driftOf(
   previous: ClusterReport | undefined,
   current: ClusterReport,
   threshold: Severity,
+  options: EvaluationOptions = {},
 ): Drift {
   const alerting = (finding: Finding) => severityRank(finding.severity) <= severityRank(threshold);
   const before = new Set((previous?.findings ?? []).filter(alerting).map((finding) => finding.id));
   const now = new Set(current.findings.filter(alerting).map((finding) => finding.id));
-  const unevaluated = unevaluatedChecks(current);
+  const unevaluated = unevaluatedChecks(current, options);
   return {
     newFindings: current.findings.filter((finding) => alerting(finding) && !before.has(finding.id)),
     resolved: (previous?.findings ?? []).filter(
@@ -54,10 +67,17 @@ export function hasDrift(drift: Drift): boolean {
 
 /**
  * The checks whose verdict this report lacks: every check that needs the Kubernetes API when the cluster was
- * unreachable (IRSA-X01), the checks IRSA-X02 says it skipped, and the checks that threw (IRSA-X03).
+ * unreachable (IRSA-X01), the checks IRSA-X02 says it skipped, and the checks that threw (IRSA-X03); every
+ * non-IRSA-X check when nothing was collected.
  */
-export function unevaluatedChecks(report: ClusterReport): ReadonlySet<string> {
+export function unevaluatedChecks(
+  report: ClusterReport,
+  options: EvaluationOptions = {},
+): ReadonlySet<string> {
   const unevaluated = new Set<string>();
+  if (options.nothingCollected === true) {
+    for (const check of CHECKS) if (!check.id.startsWith(INTERNAL_CHECK_PREFIX)) unevaluated.add(check.id);
+  }
   const needing = (resources: readonly string[]) => {
     for (const check of CHECKS) {
       if (check.needs.some((need) => resources.includes(need))) unevaluated.add(check.id);
@@ -75,7 +95,8 @@ export function unevaluatedChecks(report: ClusterReport): ReadonlySet<string> {
     if (finding.check === CHECK_FAILED_ID) {
       // The engine names the check that threw; 'audit-context' means no check ran at all.
       if (finding.resource.name === 'audit-context') {
-        for (const check of CHECKS) if (!check.id.startsWith('IRSA-X')) unevaluated.add(check.id);
+        for (const check of CHECKS)
+          if (!check.id.startsWith(INTERNAL_CHECK_PREFIX)) unevaluated.add(check.id);
       } else {
         unevaluated.add(finding.resource.name);
       }
@@ -89,9 +110,13 @@ export function unevaluatedChecks(report: ClusterReport): ReadonlySet<string> {
  * could not evaluate, so that a cluster that was unreachable for one run neither "resolves" its problems nor
  * alerts on all of them again as new when it is back.
  */
-export function baselineAfter(previous: ClusterReport | undefined, current: ClusterReport): ClusterReport {
+export function baselineAfter(
+  previous: ClusterReport | undefined,
+  current: ClusterReport,
+  options: EvaluationOptions = {},
+): ClusterReport {
   if (previous === undefined) return current;
-  const unevaluated = unevaluatedChecks(current);
+  const unevaluated = unevaluatedChecks(current, options);
   if (unevaluated.size === 0) return current;
   const present = new Set(current.findings.map((finding) => finding.id));
   const carried = previous.findings.filter(

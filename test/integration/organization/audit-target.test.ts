@@ -2,7 +2,7 @@
 // audited as its account's member role (the fake accepts only tokens signed with that role's credentials), its
 // history report, pending baseline and result record; a denied role as IRSA-X01; retries; throttling.
 
-import { ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { AuditReport } from '../../../lambda/model/finding';
 import {
@@ -45,11 +45,12 @@ async function freshSinks(): Promise<void> {
   organization.memberCredentials.clear();
 }
 
-const environment = () => ({
+const environment = (extra: Record<string, string> = {}) => ({
   AWS_REGION: HOME_REGION,
   AWS_ENDPOINT_URL: organization.moto.endpoint,
   REPORTS_BUCKET: sinks.bucket,
   EXTERNAL_ID,
+  ...extra,
 });
 
 type Fault = Parameters<typeof assumeRoleFaults>[0];
@@ -57,8 +58,9 @@ type Fault = Parameters<typeof assumeRoleFaults>[0];
 function dependencies(
   fault: Fault = () => undefined,
   assumed: Parameters<typeof assumeRoleFaults>[1] = [],
+  extra: Record<string, string> = {},
 ): AuditTargetDependencies {
-  const config = loadAuditTargetConfig(environment());
+  const config = loadAuditTargetConfig(environment(extra));
   const deps = createAuditTargetDependencies(config, {
     credentials: MOTO_CREDENTIALS,
     log: () => undefined,
@@ -250,5 +252,62 @@ describe('audit-target of other clusters', () => {
     await expect(auditTarget(dependencies(), eventFor(PAYMENTS, '../escape'), invocation())).rejects.toThrow(
       /the event\.cluster "\.\.\/escape" is not an EKS cluster name/,
     );
+  });
+});
+
+describe('audit-target of a cluster whose collection did not happen, after an audited run', () => {
+  const denied = () =>
+    stsError('AccessDenied', 'not authorized to perform: sts:AssumeRole on the member role', 403);
+  // Every severity alerts, so that the incident's IRSA-A01 (info, an AWS-only check) is part of the drift.
+  const everySeverity = { ALERT_SEVERITY: 'info' };
+
+  it.each([
+    ['the member role is denied', denied, invocation],
+    ['the invocation has no time left', () => undefined, () => ({ getRemainingTimeInMillis: () => 0 })],
+  ])('resolves nothing and keeps the whole baseline when %s', async (_case, fault, context) => {
+    await freshSinks();
+    const audited = await auditTarget(
+      dependencies(undefined, [], everySeverity),
+      eventFor(PAYMENTS, INCIDENT_CLUSTER, 'run-audited'),
+      invocation(),
+    );
+    const baseline = await readJson<AuditReport>(audited.baselineKey);
+    const before = baseline.clusters[0]?.findings ?? [];
+    // What the aggregate does once the alert is out: the pending baseline becomes latest.json.
+    await sinks.s3.send(
+      new PutObjectCommand({
+        Bucket: sinks.bucket,
+        Key: `reports/${PAYMENTS}/${HOME_REGION}/${INCIDENT_CLUSTER}/latest.json`,
+        Body: JSON.stringify(baseline),
+        Metadata: { 'run-id': 'run-audited' },
+      }),
+    );
+
+    const record = await auditTarget(
+      dependencies(fault, [], everySeverity),
+      eventFor(PAYMENTS, INCIDENT_CLUSTER, 'run-not-collected'),
+      context(),
+    );
+
+    // The incident example's findings (its README): W02, 4 × P01, S05, S07, P02, A01, W06.
+    expect(before.map((finding) => finding.check).sort()).toEqual([
+      'IRSA-A01',
+      'IRSA-P01',
+      'IRSA-P01',
+      'IRSA-P01',
+      'IRSA-P01',
+      'IRSA-P02',
+      'IRSA-S05',
+      'IRSA-S07',
+      'IRSA-W02',
+      'IRSA-W06',
+    ]);
+    expect(record.status).not.toBe('audited');
+    expect(record.drift).toMatchObject({ newCount: 1, resolvedCount: 0, resolved: [] });
+    expect(record.drift.new.map((finding) => finding.check)).toEqual(['IRSA-X01']);
+    const kept = await readJson<AuditReport>(record.baselineKey);
+    const keptIds = kept.clusters[0]?.findings.map((finding) => finding.id) ?? [];
+    expect(keptIds).toEqual(expect.arrayContaining(before.map((finding) => finding.id)));
+    expect(keptIds).toHaveLength(before.length + 1);
   });
 });

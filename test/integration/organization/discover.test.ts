@@ -9,9 +9,14 @@ import {
   CreateOrganizationCommand,
   OrganizationsClient,
 } from '@aws-sdk/client-organizations';
-import { GetObjectCommand } from '@aws-sdk/client-s3';
+import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { createDiscoverHandler } from '../../../lambda/organization/discover';
+import {
+  createDiscoverDependencies,
+  createDiscoverHandler,
+  discoverTargets,
+} from '../../../lambda/organization/discover';
+import { loadDiscoverConfig } from '../../../lambda/organization/organization-config';
 import type { DiscoveryDocument, TargetItem } from '../../../lambda/organization/run-objects';
 import type { AwsClients } from '../../../lambda/sources/aws/aws-clients';
 import {
@@ -102,10 +107,11 @@ describe('discover with listed accounts', () => {
     const output = await handler(run('run-listed'));
 
     const items = await readJson<TargetItem[]>(output.itemsKey);
+    // Dealt round-robin across accounts: the second payments cluster waits for the first search one.
     expect(items).toEqual([
       { account: PAYMENTS, region: 'eu-west-1', cluster: 'payments-dr' },
-      { account: PAYMENTS, region: 'eu-west-1', cluster: 'payments-prod' },
       { account: SEARCH, region: 'us-east-1', cluster: 'search-prod' },
+      { account: PAYMENTS, region: 'eu-west-1', cluster: 'payments-prod' },
     ]);
     expect(output).toMatchObject({
       runId: 'run-listed',
@@ -164,6 +170,43 @@ describe('discover with listed accounts', () => {
     }
   });
 
+  it('records an AssumeRole refused for a disabled STS region as that region not enabled, naming the home region', async () => {
+    const handler = createDiscoverHandler(
+      {
+        AWS_REGION: 'eu-west-1',
+        AWS_ENDPOINT_URL: moto.endpoint,
+        REPORTS_BUCKET: sinks.bucket,
+        EXTERNAL_ID,
+        REGIONS: REGIONS.join(','),
+        ACCOUNTS: PAYMENTS,
+      },
+      {
+        credentials: MOTO_CREDENTIALS,
+        log: () => undefined,
+        stsPlugins: [
+          assumeRoleFaults(() =>
+            stsError(
+              'RegionDisabledException',
+              `STS is not activated in this region for account:${PAYMENTS}`,
+              403,
+            ),
+          ),
+        ],
+      },
+    );
+
+    await handler(run('run-region-disabled'));
+
+    const discovery = await readJson<DiscoveryDocument>('runs/run-region-disabled/discovery.json');
+    expect(
+      discovery.targets.map((target) =>
+        'error' in target
+          ? `${target.region} ${target.error.reason} ${target.error.stsRegion}`
+          : target.region,
+      ),
+    ).toEqual(['eu-west-1 region-not-enabled eu-west-1', 'us-east-1 region-not-enabled eu-west-1']);
+  });
+
   it('follows ListClusters past its first page of 100 clusters', async () => {
     const names = Array.from({ length: 103 }, (_, index) => `cluster-${String(index).padStart(3, '0')}`);
     await createClusters(await accountClients(moto.endpoint, SEARCH, 'us-east-1'), names);
@@ -217,4 +260,100 @@ describe('discover with ACCOUNTS=all', () => {
     ]);
     expect(output).toMatchObject({ targets: 23, failedTargets: 0, clusters: 1 });
   }, 60_000);
+});
+
+describe('discover under throttling', () => {
+  const environment = (accounts: string) => ({
+    AWS_REGION: 'eu-west-1',
+    AWS_ENDPOINT_URL: moto.endpoint,
+    REPORTS_BUCKET: sinks.bucket,
+    EXTERNAL_ID,
+    ACCOUNTS: accounts,
+    REGIONS: 'eu-west-1',
+  });
+  const throttling = () => stsError('Throttling', 'Rate exceeded', 400);
+
+  /** The step's dependencies with an STS fault and a sleep that records its waits instead of waiting. */
+  function throttledDeps(accounts: string, fault: Parameters<typeof assumeRoleFaults>[0]) {
+    const waits: number[] = [];
+    const deps = {
+      ...createDiscoverDependencies(loadDiscoverConfig(environment(accounts)), {
+        credentials: MOTO_CREDENTIALS,
+        log: () => undefined,
+        stsPlugins: [assumeRoleFaults(fault)],
+      }),
+      sleep: async (ms: number) => {
+        waits.push(ms);
+      },
+    };
+    return { deps, waits };
+  }
+
+  async function keysUnder(prefix: string): Promise<string[]> {
+    const listed = await sinks.s3.send(new ListObjectsV2Command({ Bucket: sinks.bucket, Prefix: prefix }));
+    return (listed.Contents ?? []).map((object) => object.Key ?? '');
+  }
+
+  it('tries a throttled AssumeRole again and lists the target once STS answers, instead of an IRSA-X01', async () => {
+    await createClusters(await accountClients(moto.endpoint, PAYMENTS, 'eu-west-1'), ['payments-prod']);
+    let throttled = 2;
+    const { deps, waits } = throttledDeps(PAYMENTS, () => {
+      if (throttled === 0) return undefined;
+      throttled -= 1;
+      return throttling();
+    });
+
+    const output = await discoverTargets(deps, run('run-throttled-once'));
+
+    expect(output).toMatchObject({ failedTargets: 0, clusters: 1 });
+    expect(await readJson<TargetItem[]>(output.itemsKey)).toEqual([
+      { account: PAYMENTS, region: 'eu-west-1', cluster: 'payments-prod' },
+    ]);
+    expect(waits).toHaveLength(2);
+    // Full jitter below a doubling ceiling: the second wait is drawn from [0, 2 s).
+    expect(waits[0]).toBeLessThan(1000);
+    expect(waits[1]).toBeLessThan(2000);
+  });
+
+  it('fails the step as TargetThrottled when AssumeRole stays throttled, and writes no items', async () => {
+    const { deps, waits } = throttledDeps(`${PAYMENTS},${SEARCH}`, (roleArn) =>
+      roleArn.includes(SEARCH) ? throttling() : undefined,
+    );
+
+    const attempt = discoverTargets(deps, run('run-throttled'));
+
+    await expect(attempt).rejects.toMatchObject({ name: 'TargetThrottled' });
+    await expect(attempt).rejects.toThrow(`${SEARCH}/eu-west-1: still throttled after 3 attempts`);
+    expect(waits).toHaveLength(2);
+    expect(await keysUnder('runs/run-throttled/')).toEqual([]);
+  });
+
+  it('fails the step as TargetThrottled when EKS ListClusters stays throttled', async () => {
+    const { deps } = throttledDeps(PAYMENTS, () => undefined);
+    const sessionFor = (account: string) => {
+      const session = deps.sessionFor(account);
+      return {
+        ...session,
+        clients: (region: string) => {
+          const clients = session.clients(region);
+          clients.eks.middlewareStack.add(
+            () => async () => {
+              throw Object.assign(new Error('Rate exceeded'), {
+                name: 'ThrottlingException',
+                $fault: 'client',
+                $metadata: { httpStatusCode: 429 },
+              });
+            },
+            { step: 'initialize', name: 'listClustersThrottled' },
+          );
+          return clients;
+        },
+      };
+    };
+
+    const attempt = discoverTargets({ ...deps, sessionFor }, run('run-list-throttled'));
+
+    await expect(attempt).rejects.toMatchObject({ name: 'TargetThrottled' });
+    await expect(attempt).rejects.toThrow(/EKS ListClusters in eu-west-1 was throttled/);
+  });
 });

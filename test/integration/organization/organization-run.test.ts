@@ -184,8 +184,20 @@ describe('the first run, with the analytics account denying its member role', ()
     ).toEqual(CLUSTERS);
     for (const cluster of written.clusters) {
       const history = await readJson<AuditReport>(cluster.report);
-      expect(cluster.summary).toEqual(history.clusters[0]?.summary);
+      expect(history.clusters[0]?.summary).toEqual(cluster.summary);
     }
+    // From the fixtures: the incident README's 5 critical, 3 high, 2 info. The healthy example's W06 (info), and
+    // its W02 (critical): emulated, the cluster's CA is the fake API server's, not the one in the webhook's
+    // caBundle. Each cluster whose API server refuses the connection: its IRSA-X01 (high); platform-staging also
+    // the incident account's stale provider (A01), low there since no role could be read through its API server.
+    expect(Object.fromEntries(written.clusters.map((cluster) => [cluster.cluster, cluster.summary]))).toEqual(
+      {
+        [INCIDENT_CLUSTER]: { critical: 5, high: 3, medium: 0, low: 0, info: 2 },
+        [STAGING_CLUSTER]: { critical: 0, high: 1, medium: 0, low: 1, info: 0 },
+        [HEALTHY_CLUSTER]: { critical: 1, high: 0, medium: 0, low: 0, info: 1 },
+        [REFUSING_CLUSTER]: { critical: 0, high: 1, medium: 0, low: 0, info: 0 },
+      },
+    );
     expect(written.failedTargets.map((target) => `${target.account}/${target.region}`)).toEqual([
       `${ANALYTICS}/${HOME_REGION}`,
       `${ANALYTICS}/${OTHER_REGION}`,
@@ -207,7 +219,8 @@ describe('the first run, with the analytics account denying its member role', ()
     expect(unreachable.map((cluster) => cluster.cluster).sort()).toEqual(
       [REFUSING_CLUSTER, STAGING_CLUSTER].sort(),
     );
-    expect(summary.auditErrors).toBe(2 + unreachable.length);
+    // Two denied targets (analytics in both regions) and two unreachable clusters.
+    expect(summary.auditErrors).toBe(4);
   });
 
   it('sends one summary alert with every change, grouped by where it is, and a short subject', () => {
@@ -217,7 +230,11 @@ describe('the first run, with the analytics account denying its member role', ()
 
     expect(alert?.subject.startsWith('[IRSA] organization: ')).toBe(true);
     expect(alert?.subject.length).toBeLessThanOrEqual(100);
-    expect(delta.newCount).toBe(summary.newFindings);
+    // At the default threshold (high), all new: the critical and high findings of the four summaries above (6
+    // critical, 5 high) and the IRSA-X01 of the two denied analytics targets.
+    expect(delta.newCount).toBe(13);
+    expect(summary.newFindings).toBe(13);
+    expect(alert?.subject).toBe('[IRSA] organization: 6 new critical, 7 new high');
     expect(
       delta.new
         .filter((change) => change.account === ANALYTICS)
@@ -230,27 +247,17 @@ describe('the first run, with the analytics account denying its member role', ()
   });
 
   it('publishes the organization metrics by account, zeros included', async () => {
-    const records = await Promise.all(
-      CLUSTERS.map((cluster) => {
-        const [account, region, name] = cluster.split('/');
-        return readJson<ClusterResultRecord>(`runs/org-run-1/results/${account}/${region}/${name}.json`);
-      }),
-    );
-    const paymentsCritical = records
-      .filter((record) => record.account === PAYMENTS)
-      .reduce((sum, record) => sum + record.summary.critical, 0);
     const accounts = ACCOUNTS.map((account) => ({ Account: account }));
 
-    expect(paymentsCritical).toBeGreaterThan(0);
-    expect(await metricSum(sinks, 'Findings', { Account: PAYMENTS, Severity: 'critical' })).toBe(
-      paymentsCritical,
-    );
+    // The incident's 5 critical (W02 and 4 × P01); its unreachable staging cluster adds a high, not a critical.
+    expect(await metricSum(sinks, 'Findings', { Account: PAYMENTS, Severity: 'critical' })).toBe(5);
+    expect(await metricSum(sinks, 'Findings', { Account: PAYMENTS, Severity: 'high' })).toBe(4);
     expect(await metricSum(sinks, 'Findings', { Account: ANALYTICS, Severity: 'high' })).toBe(2);
     expect(await metricSum(sinks, 'AuditErrors', { Account: ANALYTICS })).toBe(2);
     expect(await metricSum(sinks, 'ClustersAudited', { Account: ANALYTICS })).toBe(0);
     expect(await metricSum(sinks, 'ClustersAudited', { Account: SEARCH })).toBe(2);
     expect(await rollUpSum(sinks, 'ClustersAudited', accounts)).toBe(CLUSTERS.length);
-    expect(await rollUpSum(sinks, 'AuditErrors', accounts)).toBe(summary.auditErrors);
+    expect(await rollUpSum(sinks, 'AuditErrors', accounts)).toBe(4);
     expect(await listedSeries(sinks)).toEqual(
       expect.arrayContaining([
         `Findings{Account=${ANALYTICS},Severity=info}`,

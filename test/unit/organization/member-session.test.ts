@@ -12,6 +12,9 @@ const sdkError = (name: string, message: string, httpStatusCode: number) =>
   Object.assign(new Error(message), { name, $fault: 'client', $metadata: { httpStatusCode } });
 
 const ROLE = 'arn:aws:iam::111122223333:role/IrsaAuditorMember';
+const HOME_REGION = 'eu-central-2';
+const SCP_DENY =
+  'User: arn:aws:sts::999988887777:assumed-role/IrsaAuditorDiscover/x is not authorized to perform: eks:ListClusters on resource: arn:aws:eks:ap-east-1:111122223333:cluster/* with an explicit deny in a service control policy';
 
 describe('member role ARN', () => {
   it.each([
@@ -29,6 +32,7 @@ describe('assumeRoleFailure', () => {
       sdkError('AccessDenied', 'not authorized to perform: sts:AssumeRole', 403),
       '111122223333',
       ROLE,
+      HOME_REGION,
     );
 
     expect(failure.reason).toBe('access-denied');
@@ -37,9 +41,43 @@ describe('assumeRoleFailure', () => {
   });
 
   it('reads throttling as throttled', () => {
-    expect(assumeRoleFailure(sdkError('Throttling', 'Rate exceeded', 400), '111122223333', ROLE).reason).toBe(
-      'throttled',
+    expect(
+      assumeRoleFailure(sdkError('Throttling', 'Rate exceeded', 400), '111122223333', ROLE, HOME_REGION)
+        .reason,
+    ).toBe('throttled');
+  });
+
+  it.each([
+    ['RegionDisabledException', 'STS is not activated in this region for account:111122223333.'],
+    ['InvalidClientTokenId', 'The security token included in the request is invalid.'],
+  ])('reads %s (an HTTP 403) as the home region not enabled, and names that region', (code, message) => {
+    const failure = assumeRoleFailure(sdkError(code, message, 403), '111122223333', ROLE, HOME_REGION);
+
+    expect(failure.reason).toBe('region-not-enabled');
+    expect(failure.region).toBe(HOME_REGION);
+    expect(failure.message).toContain(
+      `AssumeRole goes to the STS endpoint of the auditor's home region ${HOME_REGION}`,
     );
+    expect(failure.message).toContain(`enable ${HOME_REGION} (Account > AWS Regions)`);
+    expect(failure.message).not.toContain('MemberAccountStack');
+  });
+
+  it('reads an explicit deny of a service control policy as such, without telling to deploy the member stack', () => {
+    const failure = assumeRoleFailure(
+      sdkError(
+        'AccessDenied',
+        `User: arn:aws:sts::999988887777:assumed-role/IrsaAuditorDiscover/x is not authorized to perform: sts:AssumeRole on resource: ${ROLE} with an explicit deny in a service control policy`,
+        403,
+      ),
+      '111122223333',
+      ROLE,
+      HOME_REGION,
+    );
+
+    expect(failure.reason).toBe('explicit-deny');
+    expect(failure.message).toContain('a service control policy denies it explicitly');
+    expect(failure.message).toContain('redeploying MemberAccountStack does not change');
+    expect(failure.message).not.toMatch(/deploy MemberAccountStack in account/);
   });
 });
 
@@ -71,5 +109,19 @@ describe('regionCallFailure', () => {
 
     expect(failure.reason).toBe('access-denied');
     expect(failure.message).toContain('redeploy MemberAccountStack in account 111122223333');
+  });
+
+  it('reads an explicit deny of a service control policy as such, and does not tell to redeploy the member stack', () => {
+    const failure = regionCallFailure(
+      sdkError('AccessDeniedException', SCP_DENY, 403),
+      { account: '111122223333', roleArn: ROLE },
+      'ap-east-1',
+      'EKS ListClusters',
+    );
+
+    expect(failure.reason).toBe('explicit-deny');
+    expect(failure.message).toContain('a service control policy denies it explicitly');
+    expect(failure.message).toContain("remove ap-east-1 from the auditor's regions");
+    expect(failure.message).not.toMatch(/redeploy MemberAccountStack in account/);
   });
 });

@@ -2,7 +2,11 @@
 
 import { describe, expect, it } from 'vitest';
 import type { Finding } from '../../../lambda/model/finding';
-import { buildOrganizationAlert, type ChangeGroup } from '../../../lambda/organization/organization-alert';
+import {
+  buildOrganizationAlert,
+  type ChangeGroup,
+  MAX_PLACES_SHOWN,
+} from '../../../lambda/organization/organization-alert';
 
 const ZERO = { critical: 0, high: 0, medium: 0, low: 0, info: 0 };
 
@@ -19,6 +23,9 @@ function finding(id: string, severity: Finding['severity'], extra: Partial<Findi
     ...extra,
   };
 }
+
+// SNS counts the Message's UTF-8 bytes (the JSON envelope included) and the subject against 256 KB.
+const SNS_LIMIT_BYTES = 262_144;
 
 function group(
   account: string,
@@ -39,12 +46,13 @@ function group(
   };
 }
 
-const input = (groups: ChangeGroup[]) => ({
+const input = (groups: ChangeGroup[], notes: string[] = []) => ({
   runId: 'run-1',
   runAt: new Date('2026-03-02T10:00:00.000Z'),
   summaryUri: 's3://irsa-reports/reports/organization/history/2026-03-02T10:00:00.000Z.json',
   findings: { ...ZERO, critical: 2 },
   groups,
+  notes,
 });
 
 describe('buildOrganizationAlert', () => {
@@ -88,8 +96,7 @@ describe('buildOrganizationAlert', () => {
 
     const alert = buildOrganizationAlert(input([group('111122223333', 'payments-prod', big)]));
 
-    // SNS counts the Message's UTF-8 bytes (the JSON envelope included) and the subject against 256 KB.
-    expect(Buffer.byteLength(alert.message) + alert.subject.length).toBeLessThan(262_144);
+    expect(Buffer.byteLength(alert.message) + alert.subject.length).toBeLessThan(SNS_LIMIT_BYTES);
     const envelope = JSON.parse(alert.message) as { default: string; email: string };
     const delta = JSON.parse(envelope.default) as {
       newCount: number;
@@ -100,6 +107,65 @@ describe('buildOrganizationAlert', () => {
     expect(delta.new.length).toBeGreaterThan(0);
     expect(delta.new.length + delta.notShown.new).toBe(4000);
     expect(envelope.email).toMatch(/and \d+ more changed findings not shown/);
+  });
+
+  it('stays under 256 KB for 10,000 changed places, listing the first ones and saying how many more', () => {
+    const places = Array.from({ length: 10_000 }, (_, index) =>
+      group(
+        String(100_000_000_000 + Math.floor(index / 20)),
+        `cluster-${String(index).padStart(5, '0')}-${'x'.repeat(40)}`,
+        [finding(`n${index}`, 'high')],
+        index % 3 === 0 ? [finding(`r${index}`, 'critical')] : [],
+      ),
+    );
+
+    const alert = buildOrganizationAlert(input(places));
+
+    expect(Buffer.byteLength(alert.message) + alert.subject.length).toBeLessThan(SNS_LIMIT_BYTES);
+    const envelope = JSON.parse(alert.message) as { default: string; email: string };
+    const delta = JSON.parse(envelope.default) as {
+      newCount: number;
+      resolvedCount: number;
+      places: number;
+      notShown: { places: number };
+    };
+    expect(delta).toMatchObject({ newCount: 10_000, resolvedCount: 3334, places: 10_000 });
+    const placeLines = envelope.email.split('\n').filter((line) => /^ {2}eu-west-1 \/ cluster-/.test(line));
+    expect(placeLines.length).toBeGreaterThan(0);
+    expect(placeLines.length).toBeLessThanOrEqual(MAX_PLACES_SHOWN);
+    expect(delta.notShown.places).toBe(10_000 - placeLines.length);
+    expect(envelope.email).toContain(
+      `… and ${10_000 - placeLines.length} more places, see s3://irsa-reports/reports/organization/history/2026-03-02T10:00:00.000Z.json`,
+    );
+    expect(alert.subject).toBe('[IRSA] organization: 10000 new high, 3334 resolved');
+  });
+
+  it('falls back to the counts alone when not even the capped place lines fit', () => {
+    const notes = Array.from({ length: 30 }, (_, index) => `Note ${index}: ${'n'.repeat(5000)}`);
+    const places = Array.from({ length: 10_000 }, (_, index) =>
+      group(
+        '111122223333',
+        `cluster-${index}`,
+        [finding(`n${index}`, 'critical')],
+        [finding(`r${index}`, 'high')],
+      ),
+    );
+
+    // A budget the capped place lines exceed (SNS's own is reached only by names far longer than EKS allows).
+    const alert = buildOrganizationAlert(input(places, notes), 60_000);
+
+    expect(Buffer.byteLength(alert.message)).toBeLessThan(60_000);
+    const envelope = JSON.parse(alert.message) as { default: string; email: string };
+    const delta = JSON.parse(envelope.default) as { new: unknown[]; newCount: number; notes: string[] };
+    expect(delta).toMatchObject({ newCount: 10_000, new: [], resolvedCount: 10_000, places: 10_000 });
+    // Ten notes, each cut to 1,000 characters, and a line saying how many more there were.
+    expect(delta.notes).toHaveLength(11);
+    expect(delta.notes[0]).toHaveLength(1000);
+    expect(delta.notes[10]).toBe('… and 20 more notes: the summary has every error.');
+    expect(envelope.email).toContain(
+      "10000 new and 10000 resolved findings in 10000 places: the list does not fit SNS's 256 KB, see s3://irsa-reports/",
+    );
+    expect(envelope.email).not.toContain('cluster-0');
   });
 
   it('compacts a subject that would pass 100 characters', () => {
