@@ -172,7 +172,10 @@ export class OrganizationStateMachine extends Construct {
         mapFailed: false,
       },
       retryOnServiceExceptions: false,
-    }).addRetry(LAMBDA_SERVICE_RETRY);
+    })
+      .addRetry(LAMBDA_SERVICE_RETRY)
+      // Discover retries a throttled target itself a few times, then fails the step to be tried again later.
+      .addRetry(TARGET_THROTTLED_RETRY);
 
     const auditTarget = new LambdaInvoke(this, 'AuditTarget', {
       stateName: STATE_NAMES.auditTarget,

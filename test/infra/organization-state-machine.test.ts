@@ -279,6 +279,16 @@ describe('the state machine definition', () => {
     );
   });
 
+  it('retries Discover when it gives up on a throttled target (TargetThrottled), with jittered backoff', () => {
+    // Act
+    const retries = state('Discover').Retry as Record<string, unknown>[];
+    const throttled = retries.find((retry) => (retry.ErrorEquals as string[]).includes('TargetThrottled'));
+
+    // Assess
+    expect(throttled).toMatchObject({ ErrorEquals: ['TargetThrottled'], JitterStrategy: 'FULL' });
+    expect(throttled?.MaxAttempts as number).toBeGreaterThanOrEqual(3);
+  });
+
   it('still aggregates when the map fails: Catch → RecordMapFailure (mapFailed: true) → Aggregate', () => {
     // Act
     const [caught, ...others] = state('AuditClusters').Catch as Record<string, unknown>[];
