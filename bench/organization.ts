@@ -54,10 +54,10 @@ const PARENT_TRANSITIONS = 6;
 const CHILD_TRANSITIONS = 3;
 const S3_PUT_USD = 0.005 / 1_000;
 const S3_GET_USD = 0.0004 / 1_000;
-// audit-target: history, pending baseline, result record (PUT) and latest.json (GET); aggregate: the record (GET)
-// and latest.json from the baseline (COPY, priced as a PUT).
+// audit-target: history, pending baseline, result record (PUT) and latest.json (GET); aggregate: the record and
+// latest.json (GET, whether a newer run wrote it), then latest.json from the baseline (COPY, priced as a PUT).
 const S3_PUTS_PER_CLUSTER = 4;
-const S3_GETS_PER_CLUSTER = 2;
+const S3_GETS_PER_CLUSTER = 3;
 
 const envNumber = (name: string, fallback: number): number => {
   const value = process.env[name];
