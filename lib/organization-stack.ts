@@ -9,6 +9,7 @@ import { NagSuppressions } from 'cdk-nag';
 import type { Construct } from 'constructs';
 import { AlertTopic } from './alert-topic';
 import { OrganizationAlarms } from './organization-alarms';
+import { OrganizationDashboard } from './organization-dashboard';
 import { OrganizationFunctions } from './organization-functions';
 import { OrganizationStateMachine } from './organization-state-machine';
 import { ReportsBucket } from './reports-bucket';
@@ -31,6 +32,7 @@ export class OrganizationStack extends Stack {
   readonly functions: OrganizationFunctions;
   readonly run: OrganizationStateMachine;
   readonly alarms: OrganizationAlarms;
+  readonly dashboard: OrganizationDashboard;
 
   constructor(scope: Construct, id: string, props: OrganizationStackProps) {
     super(scope, id, props);
@@ -70,6 +72,16 @@ export class OrganizationStack extends Stack {
       auditTarget: this.functions.auditTarget.function,
       aggregate: this.functions.aggregate.function,
       topic: this.alerts.topic,
+      period,
+    });
+    this.dashboard = new OrganizationDashboard(this, 'Dashboard', {
+      stateMachine: this.run.stateMachine,
+      steps: {
+        discover: this.functions.discover.function,
+        auditTarget: this.functions.auditTarget.function,
+        aggregate: this.functions.aggregate.function,
+      },
+      alarms: this.alarms.all,
       period,
     });
     suppressStateMachineRoleFindings(this.run);

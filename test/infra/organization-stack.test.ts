@@ -338,3 +338,57 @@ describe('the member stack', () => {
     SYNTH_TIMEOUT_MS,
   );
 });
+
+describe('the organization dashboard', () => {
+  let body: { widgets: { type: string; properties: Record<string, unknown> }[] };
+
+  beforeAll(() => {
+    body = JSON.parse(
+      flatten(onlyResource(synthesized.organizationTemplate, 'AWS::CloudWatch::Dashboard').DashboardBody),
+    );
+  });
+
+  const metricRows = () =>
+    body.widgets.flatMap((widget) => (widget.properties.metrics as unknown[][] | undefined) ?? []);
+  const expressions = () =>
+    metricRows().flatMap((row) =>
+      row.flatMap((item) =>
+        typeof item === 'object' && item !== null && 'expression' in item ? [String(item.expression)] : [],
+      ),
+    );
+
+  it('graphs the organization findings of every severity, and by account (accounts are only known at run time)', () => {
+    // Act
+    const findings = metricRows().filter((row) => row[0] === 'IrsaAuditor' && row[1] === 'Findings');
+
+    // Assess
+    expect(findings.map((row) => row[3])).toEqual(['critical', 'high', 'medium', 'low', 'info']);
+    expect(expressions()).toContainEqual(
+      expect.stringMatching(/SEARCH\('\{IrsaAuditor,Account,Severity\} MetricName="Findings"'/),
+    );
+    expect(expressions()).toContainEqual(
+      expect.stringMatching(/\{IrsaAuditor,Account\} MetricName="AuditErrors"/),
+    );
+  });
+
+  it('shows every alarm and the runs of the state machine', () => {
+    // Act
+    const alarmWidget = body.widgets.find((widget) => widget.type === 'alarm');
+    const stateMachineMetrics = metricRows()
+      .filter((row) => row[0] === 'AWS/States')
+      .map((row) => row[1]);
+
+    // Assess
+    expect((alarmWidget?.properties.alarms as unknown[]).length).toBe(
+      Object.keys(synthesized.organizationTemplate.findResources('AWS::CloudWatch::Alarm')).length,
+    );
+    expect(stateMachineMetrics).toEqual(
+      expect.arrayContaining([
+        'ExecutionsStarted',
+        'ExecutionsSucceeded',
+        'ExecutionsFailed',
+        'ExecutionsTimedOut',
+      ]),
+    );
+  });
+});
