@@ -412,14 +412,20 @@ async function advanceBaseline(
 ): Promise<typeof ADVANCED | typeof NEWER_KEPT | { readonly error: string }> {
   const { account, region, cluster } = record;
   try {
-    const existing = await store.latest(account, region, cluster);
     // The report's own time (generatedAt, the run's start), not the object's: a retry writes it again later.
-    if (existing !== undefined && isLater(existing.report.generatedAt, run.at)) return NEWER_KEPT;
+    // From the object's metadata: the baseline itself may be tens of megabytes.
+    const existing = await store.latestGeneratedAt(account, region, cluster);
+    if (existing !== undefined && isLater(existing, run.at)) return NEWER_KEPT;
   } catch {
     // A latest.json that cannot be read or parsed is replaced, as single mode replaces an unreadable baseline.
   }
   try {
-    await store.copy(record.baselineKey, store.latestKey(account, region, cluster), run.runId);
+    await store.copy(
+      record.baselineKey,
+      store.latestKey(account, region, cluster),
+      run.runId,
+      run.at.toISOString(),
+    );
     return ADVANCED;
   } catch (error) {
     return {

@@ -4,6 +4,7 @@
 import {
   CopyObjectCommand,
   GetObjectCommand,
+  HeadObjectCommand,
   PutObjectCommand,
   type PutObjectCommandInput,
   type S3Client,
@@ -45,6 +46,9 @@ export class ReportStoreError extends Error {
 
 // S3 user metadata keys travel as x-amz-meta-<key> headers, lower-cased by S3.
 const RUN_ID_METADATA = 'run-id';
+// The report's own time (its generatedAt), so that a reader can tell which run a baseline is from without
+// downloading it: an incident's latest.json can hold a hundred thousand findings.
+const GENERATED_AT_METADATA = 'generated-at';
 /** A key part must not add or escape a path level. */
 export const KEY_PART = /^(?!\.{1,2}$)[A-Za-z0-9._-]+$/;
 
@@ -88,6 +92,23 @@ export class ReportStore {
     return runId === undefined ? { report } : { report, runId };
   }
 
+  /**
+   * When the cluster's baseline was generated (its report's generatedAt), or undefined when there is none; read
+   * from the object's metadata, and only from its body for a baseline written before the metadata existed.
+   */
+  async latestGeneratedAt(account: string, region: string, cluster: string): Promise<string | undefined> {
+    const key = this.latestKey(account, region, cluster);
+    let generatedAt: string | undefined;
+    try {
+      const head = await this.s3.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }));
+      generatedAt = head.Metadata?.[GENERATED_AT_METADATA];
+    } catch (error) {
+      if (isNoSuchKey(error)) return undefined;
+      throw new ReportStoreError('read', this.objectUri(key), readProblem(error), error);
+    }
+    return generatedAt ?? (await this.latest(account, region, cluster))?.report.generatedAt;
+  }
+
   /** Writes this run's report to the history; returns the key. */
   async saveHistory(
     account: string,
@@ -110,7 +131,10 @@ export class ReportStore {
     runId: string,
   ): Promise<string> {
     const key = this.latestKey(account, region, cluster);
-    await this.put(key, cluster, report, { [RUN_ID_METADATA]: runId });
+    await this.put(key, cluster, report, {
+      [RUN_ID_METADATA]: runId,
+      [GENERATED_AT_METADATA]: report.generatedAt,
+    });
     return key;
   }
 
@@ -158,8 +182,11 @@ export class ReportStore {
     }
   }
 
-  /** Copies an object within the bucket (no download), re-encrypted and tagged with the run, as saveLatest does. */
-  async copy(sourceKey: string, destinationKey: string, runId: string): Promise<void> {
+  /**
+   * Copies an object within the bucket (no download), re-encrypted and tagged with the run (and, for a report,
+   * the time it was generated), as saveLatest does.
+   */
+  async copy(sourceKey: string, destinationKey: string, runId: string, generatedAt?: string): Promise<void> {
     try {
       await this.s3.send(
         new CopyObjectCommand({
@@ -168,7 +195,10 @@ export class ReportStore {
           CopySource: `${this.bucket}/${sourceKey.split('/').map(encodeURIComponent).join('/')}`,
           // REPLACE: the copy carries this run's ID, not the source's metadata.
           MetadataDirective: 'REPLACE',
-          Metadata: { [RUN_ID_METADATA]: runId },
+          Metadata: {
+            [RUN_ID_METADATA]: runId,
+            ...(generatedAt === undefined ? {} : { [GENERATED_AT_METADATA]: generatedAt }),
+          },
           ContentType: 'application/json',
           ...this.encryption(),
         }),

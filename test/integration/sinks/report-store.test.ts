@@ -51,7 +51,7 @@ describe('ReportStore over moto_server', () => {
     expect(JSON.parse(body)).toEqual(report);
     expect(object.ServerSideEncryption).toBe('AES256');
     expect(object.ContentType).toBe('application/json');
-    expect(object.Metadata).toEqual({ 'run-id': 'run-42' });
+    expect(object.Metadata).toEqual({ 'run-id': 'run-42', 'generated-at': NOW.toISOString() });
   });
 
   it('writes one history object per run under history/<ISO-8601>.json, in time order', async () => {
@@ -93,6 +93,36 @@ describe('ReportStore over moto_server', () => {
 
     expect(before).toBeUndefined();
     expect(after).toEqual({ report, runId: 'run-42' });
+  });
+
+  it('tells when the baseline was generated from its metadata, without downloading it', async () => {
+    const store = new ReportStore(clients().s3, BUCKET);
+    const pending = 'runs/run-43/baselines/pending.json';
+    const later = '2026-11-28T13:00:00.000Z';
+    await store.putJson(pending, { ...report, generatedAt: later }, 'run-43');
+
+    const before = await store.latestGeneratedAt(MOTO_ACCOUNT_ID, REGION, CLUSTER_NAME);
+    await store.saveLatest(MOTO_ACCOUNT_ID, REGION, CLUSTER_NAME, report, 'run-42');
+    const saved = await store.latestGeneratedAt(MOTO_ACCOUNT_ID, REGION, CLUSTER_NAME);
+    await store.copy(pending, `${PREFIX}/latest.json`, 'run-43', later);
+    const copied = await store.latestGeneratedAt(MOTO_ACCOUNT_ID, REGION, CLUSTER_NAME);
+    const { object } = await getObject(`${PREFIX}/latest.json`);
+
+    expect(before).toBeUndefined();
+    expect(saved).toBe(NOW.toISOString());
+    expect(copied).toBe(later);
+    expect(object.Metadata).toEqual({ 'run-id': 'run-43', 'generated-at': later });
+  });
+
+  it('reads the time from the body of a baseline written before the metadata existed', async () => {
+    const store = new ReportStore(clients().s3, BUCKET);
+    await clients().s3.send(
+      new PutObjectCommand({ Bucket: BUCKET, Key: `${PREFIX}/latest.json`, Body: JSON.stringify(report) }),
+    );
+
+    const generatedAt = await store.latestGeneratedAt(MOTO_ACCOUNT_ID, REGION, CLUSTER_NAME);
+
+    expect(generatedAt).toBe(NOW.toISOString());
   });
 
   it('names the JSON path when latest.json is not a §6 report', async () => {
