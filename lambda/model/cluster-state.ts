@@ -214,6 +214,8 @@ export interface CollectionError {
   readonly resource: ResourceType | 'cluster-connection';
   readonly reason: string;
   readonly message: string;
+  /** AWS throttled the call beyond the SDK's retries: it says nothing about the cluster, a later try may pass. */
+  readonly throttled?: boolean;
 }
 
 /** A single object that was skipped because it did not have the expected shape. */

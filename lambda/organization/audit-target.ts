@@ -243,7 +243,7 @@ async function collectAsMember(
     (error) => error.resource === 'cluster-connection' && error.reason === 'describe-cluster',
   );
   // DescribeCluster throttled beyond the SDK's retries says nothing about the cluster: try the item again later.
-  if (describeFailure !== undefined && THROTTLED_MESSAGE.test(describeFailure.message))
+  if (describeFailure?.throttled === true)
     throw new TargetThrottledError(`${target.account}/${region}/${cluster}: ${describeFailure.message}`);
   return collected;
 }
@@ -261,10 +261,6 @@ function nothingCollected(collected: Collected): boolean {
     )
   );
 }
-
-// collectCluster records DescribeCluster's failure as "DescribeCluster failed: <Code>: <message>".
-const THROTTLED_MESSAGE =
-  /failed: (Throttling|ThrottlingException|TooManyRequestsException|RequestLimitExceeded|RequestThrottled\w*)\b/;
 
 /**
  * The IRSA-X01 of a member role that could not be assumed gets the remediation that fixes it (deploy the member

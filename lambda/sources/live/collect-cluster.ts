@@ -9,6 +9,7 @@ import type { ClusterState, CollectionError } from '../../model/cluster-state';
 import { parseRoleArn } from '../../policy/arn';
 import { ClusterStateAssembler, type ListPart } from '../assemble-state';
 import type { AwsClients } from '../aws/aws-clients';
+import { failureReason } from '../aws/aws-errors';
 import { type AwsCollection, collectAws } from '../aws/collect-aws';
 import {
   KubeApiError,
@@ -74,6 +75,7 @@ export async function collectCluster(options: CollectClusterOptions): Promise<Cl
       resource: 'cluster-connection',
       reason: 'describe-cluster',
       message: `DescribeCluster failed: ${namedFirstLineOf(error)}`,
+      ...(failureReason(error) === 'throttled' ? { throttled: true } : {}),
     });
     return assembler.build();
   }

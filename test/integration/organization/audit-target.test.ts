@@ -248,6 +248,45 @@ describe('audit-target of other clusters', () => {
     expect(await keysUnder('runs/run-throttled/')).toEqual([]);
   });
 
+  it('throws TargetThrottled when EKS throttles DescribeCluster beyond the retries, and writes nothing', async () => {
+    const base = dependencies();
+    // Fault injection (SPEC §9): the member session's EKS client answers DescribeCluster as a throttled EKS does.
+    const deps: AuditTargetDependencies = {
+      ...base,
+      sessionFor: (account) => {
+        const session = base.sessionFor(account);
+        return {
+          ...session,
+          clients: (region) => {
+            const clients = session.clients(region);
+            clients.eks.middlewareStack.add(
+              (next, context) => async (args) => {
+                if (context.commandName !== 'DescribeClusterCommand') return next(args);
+                throw Object.assign(new Error('Rate exceeded'), {
+                  name: 'ThrottlingException',
+                  $fault: 'client',
+                  $metadata: { httpStatusCode: 429 },
+                });
+              },
+              { step: 'initialize', name: 'describeClusterThrottled', override: true },
+            );
+            return clients;
+          },
+        };
+      },
+    };
+
+    const attempt = auditTarget(
+      deps,
+      eventFor(PAYMENTS, INCIDENT_CLUSTER, 'run-eks-throttled'),
+      invocation(),
+    );
+
+    await expect(attempt).rejects.toMatchObject({ name: 'TargetThrottled' });
+    await expect(attempt).rejects.toThrow(/DescribeCluster failed: ThrottlingException: Rate exceeded/);
+    expect(await keysUnder('runs/run-eks-throttled/')).toEqual([]);
+  });
+
   it('refuses an item that is not an EKS cluster name, naming the field', async () => {
     await expect(auditTarget(dependencies(), eventFor(PAYMENTS, '../escape'), invocation())).rejects.toThrow(
       /the event\.cluster "\.\.\/escape" is not an EKS cluster name/,
