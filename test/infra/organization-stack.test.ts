@@ -5,7 +5,13 @@
 import type { CfnElement } from 'aws-cdk-lib';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { type SynthesizedOrganization, synthesizeOrganization } from '../support/cdk-asset';
-import { flatten, onlyResource } from './template-values';
+import {
+  type DashboardBody,
+  dashboardExpressions,
+  dashboardMetricRows,
+  flatten,
+  onlyResource,
+} from './template-values';
 
 // Each synthesis runs the whole app and cdk-nag (a few seconds on a loaded machine).
 const SYNTH_TIMEOUT_MS = 60_000;
@@ -340,7 +346,7 @@ describe('the member stack', () => {
 });
 
 describe('the organization dashboard', () => {
-  let body: { widgets: { type: string; properties: Record<string, unknown> }[] };
+  let body: DashboardBody;
 
   beforeAll(() => {
     body = JSON.parse(
@@ -348,14 +354,8 @@ describe('the organization dashboard', () => {
     );
   });
 
-  const metricRows = () =>
-    body.widgets.flatMap((widget) => (widget.properties.metrics as unknown[][] | undefined) ?? []);
-  const expressions = () =>
-    metricRows().flatMap((row) =>
-      row.flatMap((item) =>
-        typeof item === 'object' && item !== null && 'expression' in item ? [String(item.expression)] : [],
-      ),
-    );
+  const metricRows = () => dashboardMetricRows(body);
+  const expressions = () => dashboardExpressions(body);
 
   it('graphs the organization findings of every severity, and by account (accounts are only known at run time)', () => {
     // Act

@@ -9,7 +9,13 @@ import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../lambda/config';
 import { PROJECT_ROOT, synthesizeAuditor } from '../support/cdk-asset';
-import { flatten, onlyResource } from './template-values';
+import {
+  type DashboardBody,
+  dashboardExpressions,
+  dashboardMetricRows,
+  flatten,
+  onlyResource,
+} from './template-values';
 
 // Each synthesis runs the whole app and cdk-nag (about a second or two each; more on a loaded machine).
 const SYNTH_TIMEOUT_MS = 60_000;
@@ -467,7 +473,7 @@ describe('the alarms', () => {
 });
 
 describe('the dashboard', () => {
-  let body: { widgets: { type: string; properties: Record<string, unknown> }[] };
+  let body: DashboardBody;
   let text: string;
 
   beforeAll(() => {
@@ -475,14 +481,8 @@ describe('the dashboard', () => {
     body = JSON.parse(text);
   });
 
-  const metricRows = () =>
-    body.widgets.flatMap((widget) => (widget.properties.metrics as unknown[][] | undefined) ?? []);
-  const expressions = () =>
-    metricRows().flatMap((row) =>
-      row.flatMap((item) =>
-        typeof item === 'object' && item !== null && 'expression' in item ? [String(item.expression)] : [],
-      ),
-    );
+  const metricRows = () => dashboardMetricRows(body);
+  const expressions = () => dashboardExpressions(body);
 
   it('graphs the account-wide findings of every severity', () => {
     // Act

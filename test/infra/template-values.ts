@@ -96,3 +96,22 @@ export function statementsOfRole(template: Template, roleLogicalId: string): Sta
   };
   return iamStatements(Template.fromJSON({ Resources: selectsNamed(resources) as object }));
 }
+
+/** A CloudWatch dashboard body, as the template holds it (flattened). */
+export interface DashboardBody {
+  readonly widgets: readonly { readonly type: string; readonly properties: Record<string, unknown> }[];
+}
+
+/** Every metric row of every widget: [namespace, name, dimension, value, …, options]. */
+export function dashboardMetricRows(body: DashboardBody): unknown[][] {
+  return body.widgets.flatMap((widget) => (widget.properties.metrics as unknown[][] | undefined) ?? []);
+}
+
+/** The math and SEARCH expressions of every widget. */
+export function dashboardExpressions(body: DashboardBody): string[] {
+  return dashboardMetricRows(body).flatMap((row) =>
+    row.flatMap((item) =>
+      typeof item === 'object' && item !== null && 'expression' in item ? [String(item.expression)] : [],
+    ),
+  );
+}
