@@ -379,7 +379,7 @@ describe('the organization dashboard', () => {
       .map((row) => row[1]);
 
     // Assess
-    expect((alarmWidget?.properties.alarms as unknown[]).length).toBe(
+    expect(((alarmWidget?.properties.alarms as unknown[] | undefined) ?? []).length).toBe(
       Object.keys(synthesized.organizationTemplate.findResources('AWS::CloudWatch::Alarm')).length,
     );
     expect(stateMachineMetrics).toEqual(
