@@ -2,13 +2,14 @@
 // the calls its step makes. Only the discover and audit-target roles may assume the member roles, and only
 // roles named memberRoleName in the configured accounts; only the aggregate publishes alerts and metrics.
 
-import type { Stack } from 'aws-cdk-lib';
+import { ArnFormat, type Stack } from 'aws-cdk-lib';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
 import type { ILogGroup } from 'aws-cdk-lib/aws-logs';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import { METRIC_NAMESPACE } from '../lambda/sinks/metrics';
 import { allowStatement, type ExplainedStatement } from './auditor-permissions';
+import { STATE_MACHINE_NAME } from './organization-state-machine';
 import { REPORTS_PREFIX, RUNS_PREFIX } from './reports-bucket';
 import type { OrganizationSettings } from './settings';
 
@@ -109,8 +110,22 @@ function listTheBucket(resources: OrganizationResources): ExplainedStatement {
 }
 
 /**
- * Discover: lists the organization's accounts (accounts=all only), assumes each member role to list its
- * clusters, and writes runs/<runId>/items.json and discovery.json.
+ * The organization state machine's ARN, built from its fixed name: the state machine's own ARN attribute would
+ * make the discover role depend on the state machine, which already depends on the discover function.
+ */
+export function stateMachineArn(stack: Stack): string {
+  return stack.formatArn({
+    service: 'states',
+    resource: 'stateMachine',
+    resourceName: STATE_MACHINE_NAME,
+    arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+  });
+}
+
+/**
+ * Discover: lists the organization's accounts (accounts=all only), asks whether an earlier run of the state
+ * machine is still running, assumes each member role to list its clusters, and writes runs/<runId>/items.json
+ * and discovery.json.
  */
 export function discoverStatements(
   stack: Stack,
@@ -128,6 +143,9 @@ export function discoverStatements(
           },
         ]
       : []),
+    {
+      statement: allowStatement('ListTheRunsInProgress', ['states:ListExecutions'], [stateMachineArn(stack)]),
+    },
     objectsUnder(resources, 'WriteTheRunItems', ['s3:PutObject'], [RUNS_PREFIX]),
     useTheKey(stack, resources, ['s3']),
     writeLogs(logGroup),

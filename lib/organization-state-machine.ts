@@ -1,5 +1,6 @@
 // The organization run (/work/org-contract.md): a STANDARD state machine started by the schedule.
-//   Discover → AuditClusters (Distributed Map over runs/<runId>/items.json, one audit-target per cluster)
+//   Discover → SkipOverlappingRun → RunSkipped (Succeed) when an earlier run is still in progress, else
+//   → AuditClusters (Distributed Map over runs/<runId>/items.json, one audit-target per cluster)
 //   → Aggregate → Succeeded, or, when the map fails (more failed clusters than tolerated):
 //   AuditClusters ─Catch→ RecordMapFailure → Aggregate (mapFailed: true) → AuditClustersFailed (Fail),
 // so the summary is published in both cases. The logs carry no execution data: inputs and outputs would hold
@@ -44,6 +45,8 @@ export const STATE_MACHINE_NAME = 'IrsaAuditorOrganization';
 /** The states' names, as the definition and the console show them. */
 export const STATE_NAMES = {
   discover: 'Discover',
+  skipOverlapping: 'SkipOverlappingRun',
+  skipped: 'RunSkipped',
   auditClusters: 'AuditClusters',
   auditTarget: 'AuditTarget',
   recordMapFailure: 'RecordMapFailure',
@@ -160,14 +163,18 @@ export class OrganizationStateMachine extends Construct {
     const discover = new LambdaInvoke(this, 'Discover', {
       stateName: STATE_NAMES.discover,
       lambdaFunction: props.discover,
+      // The two ARNs let discover ask Step Functions whether an earlier execution is still running.
       payload: TaskInput.fromObject({
         runId: JsonPath.executionName,
         generatedAt: JsonPath.executionStartTime,
+        stateMachineArn: JsonPath.stateMachineId,
+        executionArn: JsonPath.executionId,
       }),
       // Only what the next states read, and mapFailed: false for Aggregate (the Catch path sets it true).
       resultSelector: {
         runId: JsonPath.stringAt('$.Payload.runId'),
         generatedAt: JsonPath.stringAt('$.Payload.generatedAt'),
+        skipped: JsonPath.objectAt('$.Payload.skipped'),
         itemsKey: JsonPath.stringAt('$.Payload.itemsKey'),
         mapFailed: false,
       },
@@ -246,8 +253,20 @@ export class OrganizationStateMachine extends Construct {
       )
       .otherwise(new Succeed(this, 'RunSucceeded', { stateName: STATE_NAMES.succeeded }));
 
+    // The schedule keeps its runs apart (the execution timeout), but a manual start-execution during a run would
+    // compare against the same baselines and alert the same change twice: the later run ends here, successfully.
+    const skipOverlapping = new Choice(this, 'SkipOverlappingRun', { stateName: STATE_NAMES.skipOverlapping })
+      .when(
+        Condition.booleanEquals('$.skipped', true),
+        new Succeed(this, 'RunSkipped', {
+          stateName: STATE_NAMES.skipped,
+          comment: 'An earlier run of this state machine is still in progress: this one audits nothing',
+        }),
+      )
+      .otherwise(auditClusters.next(aggregate).next(outcome));
+
     recordMapFailure.next(aggregate);
-    const definition = discover.next(auditClusters).next(aggregate).next(outcome);
+    const definition = discover.next(skipOverlapping);
 
     this.logGroup = new LogGroup(this, 'Logs', {
       // Step Functions delivers logs as "vended logs"; this prefix keeps the log group's resource policy small.

@@ -3,9 +3,12 @@
 // Map's items (runs/<runId>/items.json, dealt round-robin across accounts) and what was found or failed
 // (runs/<runId>/discovery.json). A target that cannot be listed is recorded, never a failed discovery: the
 // aggregate reports it as IRSA-X01. Throttling is not a property of the target: it is retried, and beyond that the
-// step fails as TargetThrottled for the state machine to retry.
+// step fails as TargetThrottled for the state machine to retry. A run started while an earlier one of the same
+// state machine is still running (a manual start-execution) skips itself: two runs would compare against the
+// same baselines and both alert the same change.
 
 import { ListAccountsCommand, OrganizationsClient } from '@aws-sdk/client-organizations';
+import { ExecutionStatus, ListExecutionsCommand, SFNClient } from '@aws-sdk/client-sfn';
 import type { Environment } from '../config';
 import { namedFirstLineOf } from '../error-text';
 import type { StructuredLog } from '../run-scheduled-audit';
@@ -31,6 +34,7 @@ import {
   discoveryKey,
   itemsKey,
   parseRunEvent,
+  RunObjectError,
   type TargetItem,
 } from './run-objects';
 import {
@@ -42,15 +46,34 @@ import {
   type StepOptions,
 } from './step-runtime';
 
-/** What the discover step returns to the state machine: where the items are, and how many of what. */
+/**
+ * What the discover step returns to the state machine: where the items are, and how many of what; or, skipped, that
+ * an earlier run is still in progress (no items: itemsKey is empty and the state machine ends the run).
+ */
 export interface DiscoverOutput {
   readonly runId: string;
   readonly generatedAt: string;
+  /** An earlier execution of the state machine is still running, so this run discovered nothing. */
+  readonly skipped: boolean;
   readonly itemsBucket: string;
   readonly itemsKey: string;
   readonly clusters: number;
   readonly targets: number;
   readonly failedTargets: number;
+  /** Skipped only: when the earlier execution started (ISO-8601). */
+  readonly runningSince?: string;
+}
+
+/** The execution running this step, as the state machine passes it from its context object. */
+export interface ExecutionRef {
+  readonly stateMachineArn: string;
+  readonly executionArn: string;
+}
+
+/** An earlier execution of the same state machine that is still running. */
+export interface EarlierExecution {
+  readonly executionArn: string;
+  readonly startDate: Date;
 }
 
 /** What discovery needs, built once per container or by a test. */
@@ -58,6 +81,8 @@ export interface DiscoverDependencies {
   readonly config: DiscoverConfig;
   /** The organization's accounts (ACCOUNTS=all); the management account's or a delegated administrator's. */
   readonly organizations: OrganizationsClient;
+  /** The state machine's running executions, to tell whether an earlier run is still in progress. */
+  readonly stepFunctions: SFNClient;
   readonly sessionFor: (account: string) => MemberSession;
   readonly store: ReportStore;
   readonly log: StructuredLog;
@@ -79,11 +104,35 @@ const ACTIVE = 'ACTIVE';
 const THROTTLED_ATTEMPTS = 3;
 // The first wait between attempts; it doubles, with full jitter, so targets throttled together spread out.
 const THROTTLED_BACKOFF_MS = 1000;
+// ListExecutions returns at most 1,000 executions per page; a state machine has one or two running at a time.
+const LIST_EXECUTIONS_PAGE_SIZE = 1000;
 
 /** Lists the clusters of every account × region and writes items.json and discovery.json. */
 export async function discoverTargets(deps: DiscoverDependencies, event: unknown): Promise<DiscoverOutput> {
   const run = parseRunEvent(event);
   const { config, log } = deps;
+  const execution = parseExecutionRef(event);
+  const earlier =
+    execution === undefined ? undefined : await earlierRunningExecution(deps, execution, run.at, run.runId);
+  if (earlier !== undefined) {
+    const runningSince = earlier.startDate.toISOString();
+    log('warn', 'run skipped: an earlier run is still in progress', {
+      runId: run.runId,
+      earlierExecutionArn: earlier.executionArn,
+      runningSince,
+    });
+    return {
+      runId: run.runId,
+      generatedAt: run.generatedAt,
+      skipped: true,
+      itemsBucket: deps.store.bucket,
+      itemsKey: '',
+      clusters: 0,
+      targets: 0,
+      failedTargets: 0,
+      runningSince,
+    };
+  }
   const accounts = config.accounts === ALL_ACCOUNTS ? await activeAccounts(deps) : config.accounts;
   log('info', 'discovery started', {
     runId: run.runId,
@@ -133,6 +182,7 @@ export async function discoverTargets(deps: DiscoverDependencies, event: unknown
   const output: DiscoverOutput = {
     runId: run.runId,
     generatedAt: run.generatedAt,
+    skipped: false,
     itemsBucket: deps.store.bucket,
     itemsKey: key,
     clusters: items.length,
@@ -141,6 +191,71 @@ export async function discoverTargets(deps: DiscoverDependencies, event: unknown
   };
   log('info', 'discovery finished', { ...output });
   return output;
+}
+
+/**
+ * The state machine and execution of the event (the state machine passes both from its context object), or
+ * undefined without them (tests and older callers, which discover without asking Step Functions).
+ */
+export function parseExecutionRef(event: unknown): ExecutionRef | undefined {
+  const fields = event as Readonly<Record<string, unknown>>;
+  const arn = (field: 'stateMachineArn' | 'executionArn') => {
+    const value = fields[field];
+    if (value !== undefined && (typeof value !== 'string' || value === ''))
+      throw new RunObjectError(`the event.${field} is not a non-empty string`);
+    return value;
+  };
+  const stateMachineArn = arn('stateMachineArn');
+  const executionArn = arn('executionArn');
+  if (stateMachineArn === undefined && executionArn === undefined) return undefined;
+  if (stateMachineArn === undefined || executionArn === undefined)
+    throw new RunObjectError(
+      'the event has one of stateMachineArn and executionArn without the other: pass both ($$.StateMachine.Id and $$.Execution.Id) or neither',
+    );
+  return { stateMachineArn, executionArn };
+}
+
+/**
+ * The earliest other RUNNING execution of the state machine that started before this one (`startedAt`, the
+ * execution's start time), or undefined. When Step Functions cannot be asked (denied, throttled beyond the SDK's
+ * retries), undefined and a warning: an audit that runs twice is better than one that never runs.
+ */
+export async function earlierRunningExecution(
+  deps: Pick<DiscoverDependencies, 'stepFunctions' | 'log'>,
+  execution: ExecutionRef,
+  startedAt: Date,
+  runId: string,
+): Promise<EarlierExecution | undefined> {
+  let earliest: EarlierExecution | undefined;
+  let nextToken: string | undefined;
+  try {
+    do {
+      const page = await deps.stepFunctions.send(
+        new ListExecutionsCommand({
+          stateMachineArn: execution.stateMachineArn,
+          statusFilter: ExecutionStatus.RUNNING,
+          maxResults: LIST_EXECUTIONS_PAGE_SIZE,
+          ...(nextToken === undefined ? {} : { nextToken }),
+        }),
+      );
+      for (const listed of page.executions ?? []) {
+        const { executionArn, startDate } = listed;
+        if (executionArn === undefined || startDate === undefined) continue;
+        if (executionArn === execution.executionArn || startDate.getTime() >= startedAt.getTime()) continue;
+        if (earliest === undefined || startDate.getTime() < earliest.startDate.getTime())
+          earliest = { executionArn, startDate };
+      }
+      nextToken = page.nextToken;
+    } while (nextToken !== undefined && nextToken !== '');
+  } catch (error) {
+    deps.log('warn', 'cannot tell whether an earlier run is still in progress; discovering anyway', {
+      runId,
+      stateMachineArn: execution.stateMachineArn,
+      error: namedFirstLineOf(error),
+    });
+    return undefined;
+  }
+  return earliest;
 }
 
 /**
@@ -268,6 +383,7 @@ export function createDiscoverDependencies(
   return {
     config,
     organizations: new OrganizationsClient(homeClientConfig(config, credentials)),
+    stepFunctions: new SFNClient(homeClientConfig(config, credentials)),
     sessionFor: memberSessions(config, 'discover', options, credentials),
     store: reportStoreFor(config, credentials),
     log: options.log ?? jsonLineLog(),

@@ -118,6 +118,23 @@ describe('the step roles', () => {
     expect(withList).toEqual([]);
   });
 
+  it('let discover list the executions of the organization state machine only, and no other step', () => {
+    // Act
+    const lists = STEPS.flatMap((step) =>
+      statementsAllowing(stepStatements(listed, step), 'states:ListExecutions').map((statement) => ({
+        step,
+        statement,
+      })),
+    );
+
+    // Assess: built from the fixed name (the machine's own ARN would be a circular reference)
+    expect(lists.map(({ step }) => step)).toEqual(['discover']);
+    expect(lists[0]?.statement.actions).toEqual(['states:ListExecutions']);
+    expect(lists[0]?.statement.resources).toEqual([
+      'arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:stateMachine:IrsaAuditorOrganization',
+    ]);
+  });
+
   it.each([
     ['discover', ['s3:PutObject'], ['runs/*']],
     ['auditTarget', ['s3:GetObject', 's3:PutObject'], ['reports/*', 'runs/*']],

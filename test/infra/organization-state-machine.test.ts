@@ -133,10 +133,12 @@ describe('the state machine definition', () => {
         'Discover',
         'RecordMapFailure',
         'RunOutcome',
+        'RunSkipped',
         'RunSucceeded',
+        'SkipOverlappingRun',
       ].sort(),
     );
-    expect(state('Discover').Next).toBe('AuditClusters');
+    expect(state('Discover').Next).toBe('SkipOverlappingRun');
     expect(state('AuditClusters').Next).toBe('Aggregate');
     expect(state('Aggregate').Next).toBe('RunOutcome');
     expect(state('RunOutcome')).toMatchObject({
@@ -153,7 +155,7 @@ describe('the state machine definition', () => {
     });
   });
 
-  it('gives Discover the execution name as run ID and its start time, and keeps the items key for the map', () => {
+  it('gives Discover the execution name as run ID, its start time and the two ARNs, and keeps the items key and skipped', () => {
     // Act
     const discover = state('Discover');
 
@@ -161,13 +163,35 @@ describe('the state machine definition', () => {
     expect(discover.Resource).toBe('arn:aws:states:::lambda:invoke');
     expect(discover.Parameters).toEqual({
       FunctionName: functionNames.discover,
-      Payload: { 'runId.$': '$$.Execution.Name', 'generatedAt.$': '$$.Execution.StartTime' },
+      Payload: {
+        'runId.$': '$$.Execution.Name',
+        'generatedAt.$': '$$.Execution.StartTime',
+        'stateMachineArn.$': '$$.StateMachine.Id',
+        'executionArn.$': '$$.Execution.Id',
+      },
     });
     expect(discover.ResultSelector).toEqual({
       'runId.$': '$.Payload.runId',
       'generatedAt.$': '$.Payload.generatedAt',
+      'skipped.$': '$.Payload.skipped',
       'itemsKey.$': '$.Payload.itemsKey',
       mapFailed: false,
+    });
+  });
+
+  it('ends a run that Discover skipped (an earlier run is in progress) as RunSkipped, and maps the clusters otherwise', () => {
+    // Act
+    const choice = state('SkipOverlappingRun');
+
+    // Assess
+    expect(choice).toMatchObject({
+      Type: 'Choice',
+      Choices: [{ Variable: '$.skipped', BooleanEquals: true, Next: 'RunSkipped' }],
+      Default: 'AuditClusters',
+    });
+    expect(state('RunSkipped')).toMatchObject({
+      Type: 'Succeed',
+      Comment: expect.stringMatching(/earlier run .* still in progress/),
     });
   });
 

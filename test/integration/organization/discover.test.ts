@@ -1,6 +1,8 @@
 // The discover step against moto_server with several member accounts (moto's AssumeRole admits any role, and
 // its credentials act in the role's account): accounts from the configuration or from AWS Organizations, the
 // clusters of each account × region as items, and targets that fail (a denied member role) recorded, not fatal.
+// moto's Step Functions keeps every execution RUNNING with its start date, so a run started while an earlier one is
+// in progress is a real ListExecutions answer.
 
 import { CreateClusterCommand } from '@aws-sdk/client-eks';
 import {
@@ -10,6 +12,12 @@ import {
   OrganizationsClient,
 } from '@aws-sdk/client-organizations';
 import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import {
+  CreateStateMachineCommand,
+  DescribeExecutionCommand,
+  SFNClient,
+  StartExecutionCommand,
+} from '@aws-sdk/client-sfn';
 import { beforeEach, describe, expect, it } from 'vitest';
 import {
   createDiscoverDependencies,
@@ -18,6 +26,7 @@ import {
 } from '../../../lambda/organization/discover';
 import { loadDiscoverConfig } from '../../../lambda/organization/organization-config';
 import type { DiscoveryDocument, TargetItem } from '../../../lambda/organization/run-objects';
+import type { LogValue } from '../../../lambda/run-scheduled-audit';
 import type { AwsClients } from '../../../lambda/sources/aws/aws-clients';
 import {
   accountClients,
@@ -355,5 +364,253 @@ describe('discover under throttling', () => {
 
     await expect(attempt).rejects.toMatchObject({ name: 'TargetThrottled' });
     await expect(attempt).rejects.toThrow(/EKS ListClusters in eu-west-1 was throttled/);
+  });
+});
+
+describe('discover while another run of the state machine is in progress', () => {
+  const STATE_MACHINE = 'IrsaAuditorOrganization';
+  // Step Functions start times have millisecond precision: runs started this far apart never start together.
+  const BETWEEN_STARTS_MS = 5;
+
+  interface Execution {
+    readonly runId: string;
+    readonly executionArn: string;
+    readonly startDate: Date;
+  }
+  interface LogLine {
+    readonly level: string;
+    readonly message: string;
+    readonly fields: Readonly<Record<string, LogValue>>;
+  }
+
+  /** Creates the state machine in moto and starts an execution per name, in order; moto keeps them RUNNING. */
+  async function startRuns(...runIds: string[]): Promise<{ stateMachineArn: string; runs: Execution[] }> {
+    const sfn = new SFNClient({
+      region: 'eu-west-1',
+      endpoint: moto.endpoint,
+      credentials: MOTO_CREDENTIALS,
+    });
+    const { stateMachineArn = '' } = await sfn.send(
+      new CreateStateMachineCommand({
+        name: STATE_MACHINE,
+        roleArn: `arn:aws:iam::${AUDITOR}:role/irsa-auditor-state-machine`,
+        definition: JSON.stringify({ StartAt: 'Wait', States: { Wait: { Type: 'Pass', End: true } } }),
+      }),
+    );
+    const runs: Execution[] = [];
+    for (const runId of runIds) {
+      const { executionArn = '' } = await sfn.send(
+        new StartExecutionCommand({ stateMachineArn, name: runId, input: '{}' }),
+      );
+      const described = await sfn.send(new DescribeExecutionCommand({ executionArn }));
+      runs.push({ runId, executionArn, startDate: described.startDate ?? new Date(0) });
+      await new Promise((resolve) => setTimeout(resolve, BETWEEN_STARTS_MS));
+    }
+    return { stateMachineArn, runs };
+  }
+
+  /** The event the state machine hands Discover for this execution (its name, start time and the two ARNs). */
+  const eventOf = (stateMachineArn: string, execution: Execution) => ({
+    runId: execution.runId,
+    generatedAt: execution.startDate.toISOString(),
+    stateMachineArn,
+    executionArn: execution.executionArn,
+  });
+
+  /** The step's dependencies with the log and the member roles assumed recorded, and ListExecutions counted. */
+  function overlapDeps() {
+    const lines: LogLine[] = [];
+    const assumed: { roleArn: string }[] = [];
+    const deps = createDiscoverDependencies(
+      loadDiscoverConfig({
+        AWS_REGION: 'eu-west-1',
+        AWS_ENDPOINT_URL: moto.endpoint,
+        REPORTS_BUCKET: sinks.bucket,
+        EXTERNAL_ID,
+        ACCOUNTS: PAYMENTS,
+        REGIONS: 'eu-west-1',
+      }),
+      {
+        credentials: MOTO_CREDENTIALS,
+        log: (level, message, fields = {}) => lines.push({ level, message, fields }),
+        stsPlugins: [assumeRoleFaults(() => undefined, assumed)],
+      },
+    );
+    const listed = { calls: 0 };
+    deps.stepFunctions.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName === 'ListExecutionsCommand') listed.calls += 1;
+        return next(args);
+      },
+      { step: 'initialize', name: 'countListExecutions' },
+    );
+    return { deps, lines, assumed, listed };
+  }
+
+  async function keysUnder(prefix: string): Promise<string[]> {
+    const listed = await sinks.s3.send(new ListObjectsV2Command({ Bucket: sinks.bucket, Prefix: prefix }));
+    return (listed.Contents ?? []).map((object) => object.Key ?? '');
+  }
+
+  beforeEach(async () => {
+    await createClusters(await accountClients(moto.endpoint, PAYMENTS, 'eu-west-1'), ['payments-prod']);
+  });
+
+  it('skips the run when an earlier execution is still running: writes nothing and names the earlier one', async () => {
+    // Prepare
+    const { stateMachineArn, runs } = await startRuns('run-earlier', 'run-later');
+    const [earlier, later] = runs as [Execution, Execution];
+    const { deps, lines, assumed } = overlapDeps();
+
+    // Act
+    const output = await discoverTargets(deps, eventOf(stateMachineArn, later));
+
+    // Assess
+    expect(output).toEqual({
+      runId: 'run-later',
+      generatedAt: later.startDate.toISOString(),
+      skipped: true,
+      itemsBucket: sinks.bucket,
+      itemsKey: '',
+      clusters: 0,
+      targets: 0,
+      failedTargets: 0,
+      runningSince: earlier.startDate.toISOString(),
+    });
+    expect(await keysUnder('runs/run-later/')).toEqual([]);
+    expect(assumed).toEqual([]);
+    expect(lines).toEqual([
+      {
+        level: 'warn',
+        message: 'run skipped: an earlier run is still in progress',
+        fields: {
+          runId: 'run-later',
+          earlierExecutionArn: earlier.executionArn,
+          runningSince: earlier.startDate.toISOString(),
+        },
+      },
+    ]);
+  });
+
+  it('discovers as usual when this execution is the earliest running one', async () => {
+    // Prepare
+    const { stateMachineArn, runs } = await startRuns('run-first', 'run-second');
+    const [first] = runs as [Execution, Execution];
+    const { deps, listed } = overlapDeps();
+
+    // Act
+    const output = await discoverTargets(deps, eventOf(stateMachineArn, first));
+
+    // Assess
+    expect(listed.calls).toBe(1);
+    expect(output).toMatchObject({ skipped: false, itemsKey: 'runs/run-first/items.json', clusters: 1 });
+    expect(output.runningSince).toBeUndefined();
+    expect(await readJson<TargetItem[]>(output.itemsKey)).toEqual([
+      { account: PAYMENTS, region: 'eu-west-1', cluster: 'payments-prod' },
+    ]);
+  });
+
+  it('discovers as usual when it is the only running execution', async () => {
+    // Prepare
+    const { stateMachineArn, runs } = await startRuns('run-alone');
+    const [alone] = runs as [Execution];
+    const { deps } = overlapDeps();
+
+    // Act
+    const output = await discoverTargets(deps, eventOf(stateMachineArn, alone));
+
+    // Assess
+    expect(output).toMatchObject({ skipped: false, clusters: 1 });
+    expect(await keysUnder('runs/run-alone/')).toEqual([
+      'runs/run-alone/discovery.json',
+      'runs/run-alone/items.json',
+    ]);
+  });
+
+  it('finds the earlier execution on a later ListExecutions page', async () => {
+    // Prepare: one execution per page; Step Functions lists the newest first, so the earlier run is on page 2.
+    const { stateMachineArn, runs } = await startRuns('run-paged-earlier', 'run-paged-later');
+    const [earlier, later] = runs as [Execution, Execution];
+    const { deps, listed } = overlapDeps();
+    deps.stepFunctions.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName === 'ListExecutionsCommand')
+          return next({ ...args, input: { ...(args.input as object), maxResults: 1 } });
+        return next(args);
+      },
+      { step: 'initialize', name: 'onePerPage' },
+    );
+
+    // Act
+    const output = await discoverTargets(deps, eventOf(stateMachineArn, later));
+
+    // Assess
+    expect(listed.calls).toBeGreaterThanOrEqual(2);
+    expect(output).toMatchObject({ skipped: true, runningSince: earlier.startDate.toISOString() });
+    expect(await keysUnder('runs/run-paged-later/')).toEqual([]);
+  });
+
+  it('discovers as usual, with a warning, when Step Functions refuses ListExecutions', async () => {
+    // Prepare
+    const { stateMachineArn, runs } = await startRuns('run-denied-earlier', 'run-denied-later');
+    const [, later] = runs as [Execution, Execution];
+    const { deps, lines } = overlapDeps();
+    deps.stepFunctions.middlewareStack.add(
+      () => async () => {
+        throw Object.assign(
+          new Error(
+            `User: arn:aws:sts::${AUDITOR}:assumed-role/IrsaAuditorDiscover/discover is not authorized to perform: states:ListExecutions`,
+          ),
+          { name: 'AccessDeniedException', $fault: 'client', $metadata: { httpStatusCode: 400 } },
+        );
+      },
+      { step: 'initialize', name: 'listExecutionsDenied' },
+    );
+
+    // Act
+    const output = await discoverTargets(deps, eventOf(stateMachineArn, later));
+
+    // Assess
+    expect(output).toMatchObject({
+      skipped: false,
+      itemsKey: 'runs/run-denied-later/items.json',
+      clusters: 1,
+    });
+    expect(await keysUnder('runs/run-denied-later/')).toHaveLength(2);
+    const warning = lines.find((line) => line.level === 'warn');
+    expect(warning?.message).toBe(
+      'cannot tell whether an earlier run is still in progress; discovering anyway',
+    );
+    expect(warning?.fields.error).toMatch(/^AccessDeniedException: .*states:ListExecutions/);
+  });
+
+  it('does not ask Step Functions without the two ARNs in the event, and discovers as today', async () => {
+    // Prepare
+    const { runs } = await startRuns('run-running', 'run-without-arns');
+    const [, later] = runs as [Execution, Execution];
+    const { deps, listed } = overlapDeps();
+
+    // Act
+    const output = await discoverTargets(deps, {
+      runId: later.runId,
+      generatedAt: later.startDate.toISOString(),
+    });
+
+    // Assess
+    expect(listed.calls).toBe(0);
+    expect(output).toMatchObject({ skipped: false, clusters: 1 });
+  });
+
+  it('refuses an event with one of the two ARNs only, naming both', async () => {
+    // Prepare
+    const { stateMachineArn } = await startRuns();
+    const { deps } = overlapDeps();
+
+    // Act
+    const attempt = discoverTargets(deps, { ...run('run-half'), stateMachineArn });
+
+    // Assess
+    await expect(attempt).rejects.toThrow(/stateMachineArn and executionArn without the other/);
+    expect(await keysUnder('runs/run-half/')).toEqual([]);
   });
 });
