@@ -4,8 +4,9 @@
 // within this run's accounts × regions), publishes ONE summary alert, and only then advances every baseline (§7's
 // rule at organization level; never over a newer run's). It writes the full summary and publishes the organization
 // metrics whatever happened, then reports publishing problems. Markers written right after the alert
-// (runs/<runId>/alerted.json) and the metrics (runs/<runId>/metrics.json) were accepted make a retried or redriven
-// aggregate of the same run send neither twice.
+// (runs/<runId>/alerted.json) and the metrics (runs/<runId>/metrics.json, which says which batches CloudWatch
+// accepted, also after a partial failure) were accepted make a retried or redriven aggregate of the same run send
+// neither twice: a retry sends only the metric batches that are missing.
 
 import { CloudWatchClient, type MetricDatum } from '@aws-sdk/client-cloudwatch';
 import { SNSClient } from '@aws-sdk/client-sns';
@@ -25,7 +26,7 @@ import {
 import { jsonLineLog, type StructuredLog } from '../run-scheduled-audit';
 import { publishAlert } from '../sinks/alerts';
 import { driftOf, hasDrift } from '../sinks/drift';
-import { publishMetrics } from '../sinks/metrics';
+import { MetricsPublishError, metricBatches, publishMetrics } from '../sinks/metrics';
 import { parseStoredReport, type ReportStore, ReportStoreError } from '../sinks/report-store';
 import { createConcurrencyLimit } from '../sources/aws/concurrency-limit';
 import type { TargetFailureReason } from './member-session';
@@ -243,8 +244,8 @@ export async function aggregateRun(
   const durationMs = Math.max(0, now().getTime() - run.at.getTime());
   const failedTargets = discovery.targets.filter((target) => 'error' in target).length;
   const auditErrors = failedTargets + missing.length + records.filter((record) => record.auditError).length;
-  const metricsPublished = await publishMetricsOnce(deps, run, errors, () =>
-    organizationMetricData(discovery, records, targetFindings, durationMs, run.at),
+  const metricsPublished = await publishMetricsOnce(deps, run, errors, durationMs, (sentDurationMs) =>
+    organizationMetricData(discovery, records, targetFindings, sentDurationMs, run.at),
   );
 
   let writtenSummaryKey: string | undefined;
@@ -441,14 +442,16 @@ function isLater(generatedAt: string, than: Date): boolean {
 }
 
 /**
- * Publishes the run's metrics unless an earlier attempt did (its marker exists); writes the marker right after
- * CloudWatch accepted them, since CloudWatch adds up what it is sent twice. Returns whether they are published.
+ * Publishes the run's metrics, or the batches of them an earlier attempt did not get accepted (its marker says
+ * which; CloudWatch adds up what it is sent twice). The marker is written once all are accepted, and after a
+ * partial failure too, naming the accepted batches. Returns whether every batch is published.
  */
 async function publishMetricsOnce(
   deps: AggregateDependencies,
   run: { readonly runId: string },
   errors: string[],
-  data: () => MetricDatum[],
+  durationMs: number,
+  data: (durationMs: number) => MetricDatum[],
 ): Promise<boolean> {
   const key = metricsMarkerKey(run.runId);
   let marker: Awaited<ReturnType<ReportStore['getJson']>>;
@@ -460,23 +463,96 @@ async function publishMetricsOnce(
     );
     return false;
   }
-  if (marker !== undefined) return true;
-  try {
-    const datapoints = data();
-    const { calls } = await publishMetrics(deps.cloudwatch, datapoints);
-    deps.log('info', 'metrics published', { runId: run.runId, datapoints: datapoints.length, calls });
-  } catch (error) {
-    errors.push(`metrics: ${namedFirstLineOf(error)}`);
+  const earlier = marker === undefined ? undefined : metricsProgressOf(marker.value);
+  if (earlier === COMPLETE) return true;
+  if (earlier === MALFORMED) {
+    errors.push(
+      `metrics: ${deps.store.objectUri(key)} does not say which metric batches an earlier attempt of this run sent, so none are sent (CloudWatch would count them twice)`,
+    );
     return false;
   }
+  // The data as the earlier attempt built it: same records, same AuditDurationMs, so the same batches.
+  const datapoints = data(earlier?.durationMs ?? durationMs);
+  const batches = metricBatches(datapoints).length;
+  if (earlier !== undefined && (earlier.batches !== batches || earlier.datums !== datapoints.length)) {
+    errors.push(
+      `metrics: an earlier attempt of this run sent part of ${earlier.datums} datums in ${earlier.batches} batch(es), but the run's metric data is now ${datapoints.length} datums in ${batches} batch(es), so the missing ones cannot be told apart and none are sent`,
+    );
+    return false;
+  }
+  const acceptedBefore = earlier?.acceptedBatches ?? [];
+  const accepted = new Set(acceptedBefore);
+  let complete = true;
+  try {
+    const sent = await publishMetrics(deps.cloudwatch, datapoints, { skipBatches: acceptedBefore });
+    for (const index of sent.acceptedBatches) accepted.add(index);
+    deps.log('info', 'metrics published', {
+      runId: run.runId,
+      datapoints: datapoints.length,
+      calls: sent.calls,
+      ...(earlier === undefined ? {} : { batchesSentBefore: acceptedBefore.length }),
+    });
+  } catch (error) {
+    if (error instanceof MetricsPublishError) for (const index of error.acceptedBatches) accepted.add(index);
+    errors.push(`metrics: ${namedFirstLineOf(error)}`);
+    complete = false;
+  }
+  // Nothing new accepted: the marker (or its absence) already says what CloudWatch has.
+  if (!complete && accepted.size === acceptedBefore.length) return false;
+  const progress: MetricsMarker = {
+    runId: run.runId,
+    complete,
+    batches,
+    datums: datapoints.length,
+    durationMs: earlier?.durationMs ?? durationMs,
+    acceptedBatches: [...accepted].sort((a, b) => a - b),
+  };
   await writeMarker(
     deps.store,
     key,
-    { runId: run.runId },
-    'the metrics marker was not written, so a retry of this run sends the metrics again',
+    progress,
+    complete
+      ? 'the metrics marker was not written, so a retry of this run sends the metrics again'
+      : `the metrics marker was not written, so a retry of this run sends again the ${accepted.size} metric batch(es) CloudWatch accepted`,
     errors,
   );
-  return true;
+  return complete;
+}
+
+/** runs/<runId>/metrics.json: which batches (metricBatches of the run's metric data) CloudWatch accepted. */
+interface MetricsMarker {
+  readonly runId: string;
+  /** Every batch accepted. A marker without this field is complete (written only once all were). */
+  readonly complete: boolean;
+  readonly batches: number;
+  readonly datums: number;
+  /** The AuditDurationMs first sent: a retry rebuilds the same data with it. */
+  readonly durationMs: number;
+  readonly acceptedBatches: readonly number[];
+}
+
+const COMPLETE = 'complete';
+const MALFORMED = 'malformed';
+
+/** The progress a metrics marker records: complete, partial (which batches), or not readable as either. */
+function metricsProgressOf(value: unknown): typeof COMPLETE | typeof MALFORMED | MetricsMarker {
+  if (typeof value !== 'object' || value === null) return MALFORMED;
+  const marker = value as Partial<Record<keyof MetricsMarker, unknown>>;
+  if (marker.complete === undefined || marker.complete === true) return COMPLETE;
+  const { runId, batches, datums, durationMs, acceptedBatches } = marker;
+  const count = (candidate: unknown): candidate is number =>
+    typeof candidate === 'number' && Number.isSafeInteger(candidate) && candidate >= 0;
+  if (
+    marker.complete !== false ||
+    typeof runId !== 'string' ||
+    !count(batches) ||
+    !count(datums) ||
+    !count(durationMs) ||
+    !Array.isArray(acceptedBatches) ||
+    !acceptedBatches.every((index) => count(index) && index < batches)
+  )
+    return MALFORMED;
+  return { runId, complete: false, batches, datums, durationMs, acceptedBatches };
 }
 
 /** Whether a marker object exists; a marker that cannot be read counts as absent, and the problem as an error. */

@@ -117,7 +117,7 @@ export function alertedMarkerKey(runId: string): string {
   return `${runPrefix(runId)}/alerted.json`;
 }
 
-/** `runs/<runId>/metrics.json`: written right after the run's metrics were accepted by CloudWatch. */
+/** `runs/<runId>/metrics.json`: which batches of the run's metrics CloudWatch accepted (all, or some after a failure). */
 export function metricsMarkerKey(runId: string): string {
   return `${runPrefix(runId)}/metrics.json`;
 }

@@ -33,11 +33,28 @@ export class MetricsPublishError extends Error {
     readonly calls: number,
     readonly datumsNotPublished: number,
     override readonly cause: unknown,
+    /** The indexes (in metricBatches order) of the batches CloudWatch accepted in this call. */
+    readonly acceptedBatches: readonly number[] = [],
   ) {
     super(
       `${failedCalls} of ${calls} PutMetricData calls to namespace ${METRIC_NAMESPACE} failed (${datumsNotPublished} datums not published): ${describe(cause)}`,
     );
   }
+}
+
+/** What publishMetrics sent: the calls it made, and which of the data's batches CloudWatch accepted. */
+export interface MetricsPublished {
+  readonly calls: number;
+  /** How many batches metricBatches makes of the data, the skipped ones included. */
+  readonly batches: number;
+  /** The indexes (in metricBatches order) of the batches accepted by this call; skipped ones are not listed. */
+  readonly acceptedBatches: readonly number[];
+}
+
+/** How publishMetrics is to resume an earlier, partly failed publication of the same data. */
+export interface PublishMetricsOptions {
+  /** Indexes (in metricBatches order) of batches CloudWatch already accepted: not sent again. */
+  readonly skipBatches?: Iterable<number>;
 }
 
 /**
@@ -117,19 +134,27 @@ export function metricBatches(data: readonly MetricDatum[]): MetricDatum[][] {
 
 /**
  * PutMetricData in batches within CloudWatch's limits (≤ 1000 datums and ≤ 1 MB per call), namespace IrsaAuditor.
- * Every batch is attempted even when one fails; then MetricsPublishError says how much is missing.
+ * Every batch is attempted even when one fails; then MetricsPublishError says how much is missing and which
+ * batches were accepted, so that a retry can skip them (`skipBatches`): CloudWatch adds up a datum sent twice.
  */
 export async function publishMetrics(
   cloudwatch: CloudWatchClient,
   data: readonly MetricDatum[],
-): Promise<{ calls: number }> {
+  options: PublishMetricsOptions = {},
+): Promise<MetricsPublished> {
   const batches = metricBatches(data);
+  const skipped = new Set(options.skipBatches ?? []);
+  const acceptedBatches: number[] = [];
+  let calls = 0;
   let failedCalls = 0;
   let datumsNotPublished = 0;
   let firstCause: unknown;
-  for (const batch of batches) {
+  for (const [index, batch] of batches.entries()) {
+    if (skipped.has(index)) continue;
+    calls += 1;
     try {
       await cloudwatch.send(new PutMetricDataCommand({ Namespace: METRIC_NAMESPACE, MetricData: batch }));
+      acceptedBatches.push(index);
     } catch (error) {
       failedCalls += 1;
       datumsNotPublished += batch.length;
@@ -137,8 +162,8 @@ export async function publishMetrics(
     }
   }
   if (failedCalls > 0)
-    throw new MetricsPublishError(failedCalls, batches.length, datumsNotPublished, firstCause);
-  return { calls: batches.length };
+    throw new MetricsPublishError(failedCalls, calls, datumsNotPublished, firstCause, acceptedBatches);
+  return { calls, batches: batches.length, acceptedBatches };
 }
 
 function describe(error: unknown): string {

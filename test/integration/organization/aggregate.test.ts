@@ -1,9 +1,17 @@
 // The aggregate step against moto_server (S3, SNS with an SQS subscriber, CloudWatch), over run objects written as
 // discover and audit-target write them. Faults (SPEC §9 allows injecting them) are thrown by middleware on the real
-// S3 and CloudWatch clients before a request leaves: retried attempts of the same run alert and count metrics once,
-// an older run never copies over a newer baseline, unreadable results are errors (not findings), accounts and
-// regions that left the configuration are no longer audited, and the audit steps' notes and errors reach the alert.
+// S3 and CloudWatch clients before a request leaves: retried attempts of the same run alert and count metrics once
+// (every datum once, also after CloudWatch accepted only some batches), an older run never copies over a newer
+// baseline, unreadable results are errors (not findings), accounts and regions that left the configuration are no
+// longer audited, and the audit steps' notes and errors reach the alert.
 
+import {
+  type Dimension,
+  GetMetricDataCommand,
+  ListMetricsCommand,
+  type MetricDataQuery,
+  type PutMetricDataCommandInput,
+} from '@aws-sdk/client-cloudwatch';
 import { HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { summarize } from '../../../lambda/engine/audit-cluster';
@@ -166,6 +174,8 @@ async function writeRun(runId: string, generatedAt: string, spec: RunSpec): Prom
 }
 
 type S3Fault = (command: string, key: string) => Error | undefined;
+/** Fails the `call`-th PutMetricData of the client (1-based), or lets it through. */
+type CloudWatchFault = (call: number) => Error | undefined;
 
 const serverError = (code: string, status: number) =>
   Object.assign(new Error(`We encountered an internal error (${code}).`), {
@@ -176,7 +186,7 @@ const serverError = (code: string, status: number) =>
 
 /** The step's dependencies, each attempt with its own clients: S3 and CloudWatch fail where `faults` say. */
 function dependencies(
-  faults: { readonly s3?: S3Fault; readonly cloudwatch?: boolean } = {},
+  faults: { readonly s3?: S3Fault; readonly cloudwatch?: CloudWatchFault } = {},
 ): AggregateDependencies {
   const deps = createAggregateDependencies(
     loadAggregateConfig({
@@ -187,13 +197,20 @@ function dependencies(
     }),
     { credentials: MOTO_CREDENTIALS, log: () => undefined },
   );
-  if (faults.cloudwatch === true)
+  const cloudwatchFault = faults.cloudwatch;
+  if (cloudwatchFault !== undefined) {
+    let calls = 0;
     deps.cloudwatch.middlewareStack.add(
-      () => async () => {
-        throw serverError('InternalFailure', 500);
+      (next, context) => async (args) => {
+        if (context.commandName !== 'PutMetricDataCommand') return next(args);
+        calls += 1;
+        const error = cloudwatchFault(calls);
+        if (error !== undefined) throw error;
+        return next(args);
       },
-      { step: 'initialize', name: 'cloudwatchDown' },
+      { step: 'initialize', name: 'cloudwatchFaults' },
     );
+  }
   const s3Fault = faults.s3;
   if (s3Fault === undefined) return deps;
   const s3 = new S3Client({
@@ -306,10 +323,13 @@ describe('aggregate retried after a partial attempt', () => {
   it('sends the metrics on the retry of an attempt whose metrics CloudWatch refused', async () => {
     const generatedAt = runAt();
     await writeRun('run-metrics-failed', generatedAt, ONE_CHANGE);
-    const first = await aggregateRun(dependencies({ cloudwatch: true }), {
-      runId: 'run-metrics-failed',
-      generatedAt,
-    });
+    const first = await aggregateRun(
+      dependencies({ cloudwatch: () => serverError('InternalFailure', 500) }),
+      {
+        runId: 'run-metrics-failed',
+        generatedAt,
+      },
+    );
     const markersAfterFirst = await objectKeys(sinks, 'runs/run-metrics-failed/metrics.json');
 
     const retried = await aggregateRun(dependencies(), { runId: 'run-metrics-failed', generatedAt });
@@ -319,6 +339,196 @@ describe('aggregate retried after a partial attempt', () => {
     expect(retried.errors).toEqual([]);
     expect(await metricSum(sinks, 'ClustersAudited', { Account: PAYMENTS })).toBe(1);
     expect(await rollUpSum(sinks, 'ClustersAudited', [{ Account: PAYMENTS }])).toBe(1);
+  });
+});
+
+// With payments, 150 accounts: 7 series each and 8 roll-ups, 1,058 datums, so two PutMetricData calls (1,000 and
+// 58 datums).
+const MANY_ACCOUNTS = Array.from({ length: 149 }, (_, index) => String(900_000_000_000 + index));
+const SEVERITY_NAMES = ['critical', 'high', 'medium', 'low', 'info'];
+
+/** The organization series of these accounts as `Name{Dim=Value,...}`, dimensions sorted (see listedSeries). */
+const organizationSeries = (accounts: readonly string[]) =>
+  [
+    ...accounts.flatMap((account) => [
+      ...SEVERITY_NAMES.map((severity) => `Findings{Account=${account},Severity=${severity}}`),
+      `ClustersAudited{Account=${account}}`,
+      `AuditErrors{Account=${account}}`,
+    ]),
+    ...SEVERITY_NAMES.map((severity) => `Findings{Severity=${severity}}`),
+    'ClustersAudited{}',
+    'AuditErrors{}',
+    'AuditDurationMs{}',
+  ].sort();
+
+const seriesName = (name: string, dimensions: readonly Dimension[]) =>
+  `${name}{${dimensions
+    .map((dimension) => `${dimension.Name}=${dimension.Value}`)
+    .sort()
+    .join(',')}}`;
+
+/**
+ * How many datums CloudWatch holds of every series of namespace IrsaAuditor (ListMetrics, then GetMetricData's
+ * SampleCount). moto's GetMetricData sums every series of the name for a query without dimensions
+ * (moto/cloudwatch/models.py: `if dimensions:`), so a series without dimensions is that total less the others.
+ */
+async function datumsPerSeries(at: Date): Promise<Map<string, number>> {
+  const metrics: { readonly name: string; readonly dimensions: readonly Dimension[] }[] = [];
+  let nextToken: string | undefined;
+  do {
+    const page = await sinks.cloudwatch.send(
+      new ListMetricsCommand({
+        Namespace: 'IrsaAuditor',
+        ...(nextToken === undefined ? {} : { NextToken: nextToken }),
+      }),
+    );
+    for (const metric of page.Metrics ?? [])
+      metrics.push({ name: metric.MetricName ?? '', dimensions: metric.Dimensions ?? [] });
+    nextToken = page.NextToken;
+  } while (nextToken !== undefined);
+  const queries: MetricDataQuery[] = metrics.map((metric, index) => ({
+    Id: `m${index}`,
+    MetricStat: {
+      Metric: { Namespace: 'IrsaAuditor', MetricName: metric.name, Dimensions: [...metric.dimensions] },
+      Period: 60,
+      Stat: 'SampleCount',
+    },
+  }));
+  const counts = new Map<string, number>();
+  // GetMetricData takes at most 500 queries.
+  for (let start = 0; start < queries.length; start += 500) {
+    const output = await sinks.cloudwatch.send(
+      new GetMetricDataCommand({
+        StartTime: new Date(at.getTime() - 60_000),
+        EndTime: new Date(at.getTime() + 60_000),
+        MetricDataQueries: queries.slice(start, start + 500),
+      }),
+    );
+    for (const result of output.MetricDataResults ?? []) {
+      const metric = metrics[Number(result.Id?.slice(1))];
+      if (metric === undefined) continue;
+      const samples = (result.Values ?? []).reduce((sum, value) => sum + value, 0);
+      counts.set(seriesName(metric.name, metric.dimensions), samples);
+    }
+  }
+  for (const metric of metrics) {
+    if (metric.dimensions.length > 0) continue;
+    const key = seriesName(metric.name, []);
+    let others = 0;
+    for (const other of metrics)
+      if (other.name === metric.name && other.dimensions.length > 0)
+        others += counts.get(seriesName(other.name, other.dimensions)) ?? 0;
+    counts.set(key, (counts.get(key) ?? 0) - others);
+  }
+  return counts;
+}
+
+describe('aggregate retried after CloudWatch accepted only some of the metric batches', () => {
+  it.each([
+    ['the second PutMetricData call fails', 2, 58],
+    ['the first PutMetricData call fails', 1, 1000],
+  ])(
+    'sends only the missing batch on the retry, so each datum is in CloudWatch once, when %s',
+    async (_case, failing, resent) => {
+      const generatedAt = runAt();
+      const at = new Date(generatedAt);
+      await writeRun('run-metrics-partial', generatedAt, {
+        accounts: [PAYMENTS, ...MANY_ACCOUNTS],
+        regions: [HOME],
+        clusters: [{ item: PROD }],
+      });
+      // The same container's clients for both attempts (Lambda retries in a warm container): that call fails, once.
+      const deps = dependencies({
+        cloudwatch: (call) => (call === failing ? serverError('InternalFailure', 500) : undefined),
+      });
+      const sent: number[] = [];
+      deps.cloudwatch.middlewareStack.add(
+        (next, context) => (args) => {
+          if (context.commandName === 'PutMetricDataCommand')
+            sent.push((args.input as PutMetricDataCommandInput).MetricData?.length ?? 0);
+          return next(args);
+        },
+        { step: 'initialize', name: 'countPutMetricData', priority: 'high' },
+      );
+      const event = { runId: 'run-metrics-partial', generatedAt };
+      const first = await aggregateRun({ ...deps, now: () => new Date(at.getTime() + 4321) }, event);
+      const marker = await readJson<{ complete: boolean; acceptedBatches: number[] }>(
+        'runs/run-metrics-partial/metrics.json',
+      );
+      const sentByFirst = sent.splice(0);
+
+      const retried = await aggregateRun({ ...deps, now: () => new Date(at.getTime() + 50_000) }, event);
+
+      expect(first.errors).toEqual([
+        expect.stringMatching(
+          /^metrics: MetricsPublishError: 1 of 2 PutMetricData calls .* failed .*InternalFailure/,
+        ),
+      ]);
+      expect(sentByFirst).toEqual([1000, 58]);
+      expect(marker).toMatchObject({ complete: false, acceptedBatches: [failing === 1 ? 1 : 0] });
+      expect(retried.errors).toEqual([]);
+      expect(sent).toEqual([resent]);
+      const series = organizationSeries([PAYMENTS, ...MANY_ACCOUNTS]);
+      expect(series).toHaveLength(1058);
+      expect(Object.fromEntries(await datumsPerSeries(at))).toEqual(
+        Object.fromEntries(series.map((name) => [name, 1])),
+      );
+      // The retry sends the data of the first attempt: its AuditDurationMs, not the retry's.
+      expect(await metricSum(sinks, 'AuditDurationMs', {})).toBe(4321);
+      expect(await metricSum(sinks, 'ClustersAudited', { Account: PAYMENTS })).toBe(1);
+      expect(await readJson<{ complete: boolean }>('runs/run-metrics-partial/metrics.json')).toMatchObject({
+        complete: true,
+        acceptedBatches: [0, 1],
+      });
+      expect((await readJson<Summary>(retried.summaryKey ?? '')).metricsPublished).toBe(true);
+    },
+  );
+
+  it('sends nothing again once a retry completed the metrics', async () => {
+    const generatedAt = runAt();
+    await writeRun('run-metrics-done', generatedAt, {
+      accounts: [PAYMENTS, ...MANY_ACCOUNTS],
+      regions: [HOME],
+      clusters: [{ item: PROD }],
+    });
+    const deps = dependencies({
+      cloudwatch: (call) => (call === 2 ? serverError('InternalFailure', 500) : undefined),
+    });
+    const event = { runId: 'run-metrics-done', generatedAt };
+    await aggregateRun(deps, event);
+    await aggregateRun(deps, event);
+
+    const third = await aggregateRun(
+      dependencies({ cloudwatch: () => serverError('InternalFailure', 500) }),
+      event,
+    );
+
+    expect(third.errors).toEqual([]);
+    expect(await metricSum(sinks, 'ClustersAudited', { Account: PAYMENTS })).toBe(1);
+  });
+
+  it("sends none of the metrics when the run's data no longer has the batches an earlier attempt sent part of", async () => {
+    const generatedAt = runAt();
+    await writeRun('run-metrics-changed', generatedAt, ONE_CHANGE);
+    await store.putJson(
+      'runs/run-metrics-changed/metrics.json',
+      {
+        runId: 'run-metrics-changed',
+        complete: false,
+        batches: 2,
+        datums: 1058,
+        durationMs: 1,
+        acceptedBatches: [0],
+      },
+      'run-metrics-changed',
+    );
+
+    const summary = await aggregateRun(dependencies(), { runId: 'run-metrics-changed', generatedAt });
+
+    expect(summary.errors).toEqual([
+      "metrics: an earlier attempt of this run sent part of 1058 datums in 2 batch(es), but the run's metric data is now 15 datums in 1 batch(es), so the missing ones cannot be told apart and none are sent",
+    ]);
+    expect(await metricSum(sinks, 'ClustersAudited', { Account: PAYMENTS })).toBeUndefined();
   });
 });
 

@@ -1,8 +1,9 @@
 // An organization in one moto_server (multi-account: each request acts in the account of its credentials) with
 // member clusters served by the project's fake Kubernetes API server: the §1 incident (examples/blog-incident) in
-// one account, the healthy example (moved to a second account) beside it, and a cluster whose endpoint refuses
-// connections in another region. The fakes verify each EKS token's signature against the member role's
-// credentials, so a cluster is only audited if the token was signed as the member role.
+// one account, the healthy example (moved to a second account, its pod identity webhook trusting the CA of the fake
+// that serves it) beside it, and a cluster whose endpoint refuses connections in another region. The fakes verify
+// each EKS token's signature against the member role's credentials, so a cluster is only audited if the token was
+// signed as the member role.
 
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -11,7 +12,13 @@ import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import type { AwsCredentialIdentity } from '@smithy/types';
 import type { AuditTargetDependencies } from '../../../lambda/organization/audit-target';
 import type { MemberSession } from '../../../lambda/organization/member-session';
-import { type FakeKubeApi, startFakeKubeApi, type TestAwsCredentials } from '../../support/fake-kube-api';
+import {
+  type FakeKubeApi,
+  type KubeObject,
+  startFakeKubeApi,
+  type TestAwsCredentials,
+} from '../../support/fake-kube-api';
+import { withCaBundle } from '../../support/fake-kube-api/scripted-webhook';
 import { accountClients, type MotoServer, startMoto } from '../../support/moto';
 import { exampleEksIdentities, seedMotoWithExample } from '../../support/seed-moto';
 import { copyExample, EXAMPLES, type SnapshotCopy } from '../../support/snapshot-dir';
@@ -76,6 +83,7 @@ export async function startEmulatedOrganization(): Promise<EmulatedOrganization>
       snapshotDirectory: healthyCopy.directory,
       eks: { clusterName: HEALTHY_CLUSTER, credentials: verifiedAs(SEARCH) },
     });
+    trustClusterCa(healthy);
     const incidentIdentities = await exampleEksIdentities(BLOG_INCIDENT);
     const healthyIdentities = await exampleEksIdentities(healthyCopy.directory);
     const moto = await startMoto({
@@ -154,6 +162,22 @@ function recording(session: MemberSession, into: Map<string, AwsCredentialIdenti
       into.set(session.account, await session.credentials());
     },
   };
+}
+
+/**
+ * The pod identity webhook trusts the CA of the fake that serves the cluster, as a healthy cluster's webhook trusts
+ * its cluster CA (the example's caBundle is the CA of the captured cluster, which the fake does not serve with).
+ */
+function trustClusterCa(cluster: FakeKubeApi): void {
+  const isPodIdentityWebhook = (configuration: KubeObject) =>
+    (configuration.metadata as { name?: string } | undefined)?.name === 'pod-identity-webhook';
+  cluster.setObjects({
+    mutatingwebhookconfigurations: cluster
+      .objects('mutatingwebhookconfigurations')
+      .map((configuration) =>
+        isPodIdentityWebhook(configuration) ? withCaBundle(configuration, cluster.caData) : configuration,
+      ),
+  });
 }
 
 /** examples/healthy moved to another account and renamed: every ARN and the cluster name rewritten. */

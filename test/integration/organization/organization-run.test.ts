@@ -187,14 +187,14 @@ describe('the first run, with the analytics account denying its member role', ()
       expect(history.clusters[0]?.summary).toEqual(cluster.summary);
     }
     // From the fixtures: the incident README's 5 critical, 3 high, 2 info. The healthy example's W06 (info), and
-    // its W02 (critical): emulated, the cluster's CA is the fake API server's, not the one in the webhook's
-    // caBundle. Each cluster whose API server refuses the connection: its IRSA-X01 (high); platform-staging also
-    // the incident account's stale provider (A01), low there since no role could be read through its API server.
+    // W03 (medium): its webhook trusts the fake API server's CA, issued for one day, so it expires soon. Each
+    // cluster whose API server refuses the connection: its IRSA-X01 (high); platform-staging also the incident
+    // account's stale provider (A01), low there since no role could be read through its API server.
     expect(Object.fromEntries(written.clusters.map((cluster) => [cluster.cluster, cluster.summary]))).toEqual(
       {
         [INCIDENT_CLUSTER]: { critical: 5, high: 3, medium: 0, low: 0, info: 2 },
         [STAGING_CLUSTER]: { critical: 0, high: 1, medium: 0, low: 1, info: 0 },
-        [HEALTHY_CLUSTER]: { critical: 1, high: 0, medium: 0, low: 0, info: 1 },
+        [HEALTHY_CLUSTER]: { critical: 0, high: 0, medium: 1, low: 0, info: 1 },
         [REFUSING_CLUSTER]: { critical: 0, high: 1, medium: 0, low: 0, info: 0 },
       },
     );
@@ -230,11 +230,12 @@ describe('the first run, with the analytics account denying its member role', ()
 
     expect(alert?.subject.startsWith('[IRSA] organization: ')).toBe(true);
     expect(alert?.subject.length).toBeLessThanOrEqual(100);
-    // At the default threshold (high), all new: the critical and high findings of the four summaries above (6
-    // critical, 5 high) and the IRSA-X01 of the two denied analytics targets.
-    expect(delta.newCount).toBe(13);
-    expect(summary.newFindings).toBe(13);
-    expect(alert?.subject).toBe('[IRSA] organization: 6 new critical, 7 new high');
+    // At the default threshold (high), all new: the critical and high findings of the four summaries above (5
+    // critical, 5 high) and the IRSA-X01 of the two denied analytics targets; nothing of the healthy cluster.
+    expect(delta.newCount).toBe(12);
+    expect(summary.newFindings).toBe(12);
+    expect(alert?.subject).toBe('[IRSA] organization: 5 new critical, 7 new high');
+    expect(delta.new.filter((change) => change.cluster === HEALTHY_CLUSTER)).toEqual([]);
     expect(
       delta.new
         .filter((change) => change.account === ANALYTICS)
@@ -252,6 +253,10 @@ describe('the first run, with the analytics account denying its member role', ()
     // The incident's 5 critical (W02 and 4 × P01); its unreachable staging cluster adds a high, not a critical.
     expect(await metricSum(sinks, 'Findings', { Account: PAYMENTS, Severity: 'critical' })).toBe(5);
     expect(await metricSum(sinks, 'Findings', { Account: PAYMENTS, Severity: 'high' })).toBe(4);
+    // The search account: its healthy cluster's W03 (medium), and the refusing cluster's IRSA-X01 (high).
+    expect(await metricSum(sinks, 'Findings', { Account: SEARCH, Severity: 'critical' })).toBe(0);
+    expect(await metricSum(sinks, 'Findings', { Account: SEARCH, Severity: 'high' })).toBe(1);
+    expect(await metricSum(sinks, 'Findings', { Account: SEARCH, Severity: 'medium' })).toBe(1);
     expect(await metricSum(sinks, 'Findings', { Account: ANALYTICS, Severity: 'high' })).toBe(2);
     expect(await metricSum(sinks, 'AuditErrors', { Account: ANALYTICS })).toBe(2);
     expect(await metricSum(sinks, 'ClustersAudited', { Account: ANALYTICS })).toBe(0);

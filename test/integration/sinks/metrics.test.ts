@@ -81,7 +81,11 @@ describe('publishMetrics over moto_server', () => {
     return keys.sort();
   }
 
-  async function storedValues(name: string, dimensions: Record<string, string>): Promise<number[]> {
+  async function storedValues(
+    name: string,
+    dimensions: Record<string, string>,
+    stat: 'Sum' | 'SampleCount' = 'Sum',
+  ): Promise<number[]> {
     const { cloudwatch } = motoSinkClients(moto.endpoint);
     const answer = await cloudwatch.send(
       new GetMetricDataCommand({
@@ -97,7 +101,7 @@ describe('publishMetrics over moto_server', () => {
                 Dimensions: Object.entries(dimensions).map(([Name, Value]) => ({ Name, Value })),
               },
               Period: 60,
-              Stat: 'Sum',
+              Stat: stat,
             },
           },
         ],
@@ -195,5 +199,34 @@ describe('publishMetrics over moto_server', () => {
     );
     mock.restore();
     expect(await listAll()).toHaveLength(total - 1000);
+    await expect(published).rejects.toMatchObject({ calls: 2, acceptedBatches: [1] });
+  });
+
+  it('sends only the batches not skipped, so a retry after a partial failure completes the data once', async () => {
+    const { cloudwatch } = motoSinkClients(moto.endpoint, 'eu-west-1', 1);
+    const sizes: number[] = [];
+    cloudwatch.middlewareStack.add(
+      (next, context) => (args) => {
+        if (context.commandName === 'PutMetricDataCommand') {
+          sizes.push((args.input as PutMetricDataCommandInput).MetricData?.length ?? 0);
+        }
+        return next(args);
+      },
+      { step: 'initialize', name: 'countPutMetricData' },
+    );
+    const many = Array.from({ length: 25 }, (_, index) => result(`cluster-${index}`, {}));
+    const data = metricData(many, 1, NOW);
+    const total = 25 * (5 + CHECKS.length + 3) + 5 + 3;
+    const first = await publishMetrics(cloudwatch, data);
+    sizes.splice(0);
+
+    const resumed = await publishMetrics(cloudwatch, data, { skipBatches: [0] });
+
+    expect(first).toEqual({ calls: 2, batches: 2, acceptedBatches: [0, 1] });
+    expect(resumed).toEqual({ calls: 1, batches: 2, acceptedBatches: [1] });
+    expect(sizes).toEqual([total - 1000]);
+    // The series of the first batch hold one datum, those of the second (sent twice here) two.
+    expect(await storedValues('PodsAudited', { Cluster: 'cluster-0' }, 'SampleCount')).toEqual([1]);
+    expect(await storedValues('AuditDurationMs', {}, 'SampleCount')).toEqual([2]);
   });
 });
