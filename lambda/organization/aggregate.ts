@@ -26,7 +26,7 @@ import {
 import { jsonLineLog, type StructuredLog } from '../run-scheduled-audit';
 import { publishAlert } from '../sinks/alerts';
 import { driftOf, hasDrift } from '../sinks/drift';
-import { MetricsPublishError, metricBatches, publishMetrics } from '../sinks/metrics';
+import { countDatum, MetricsPublishError, metricBatches, publishMetrics } from '../sinks/metrics';
 import { parseStoredReport, type ReportStore, ReportStoreError } from '../sinks/report-store';
 import { createConcurrencyLimit } from '../sources/aws/concurrency-limit';
 import type { TargetFailureReason } from './member-session';
@@ -588,25 +588,21 @@ type RecordOutcome =
   | { readonly item: TargetItem; readonly missing: 'no-result' | 'result-unreadable' }
   | { readonly item: TargetItem; readonly unread: string };
 
-async function readDiscovery(store: ReportStore, runId: string): Promise<DiscoveryDocument> {
-  const key = discoveryKey(runId);
-  const uri = store.objectUri(key);
-  const object = await store.getJson(key).catch((error: unknown) => {
-    throw new AggregateInputError(`run ${runId}: ${namedFirstLineOf(error)}`, { cause: error });
-  });
-  if (object === undefined)
-    throw new AggregateInputError(
-      `run ${runId} has no ${uri}: the discover step did not finish, so there is nothing to aggregate`,
-    );
-  try {
-    return parseDiscovery(object.value, uri);
-  } catch (error) {
-    throw new AggregateInputError(`run ${runId}: ${namedFirstLineOf(error)}`, { cause: error });
-  }
+function readDiscovery(store: ReportStore, runId: string): Promise<DiscoveryDocument> {
+  return readRunDocument(store, runId, discoveryKey(runId), parseDiscovery);
 }
 
-async function readItems(store: ReportStore, runId: string): Promise<TargetItem[]> {
-  const key = itemsKey(runId);
+function readItems(store: ReportStore, runId: string): Promise<TargetItem[]> {
+  return readRunDocument(store, runId, itemsKey(runId), parseItems);
+}
+
+/** A document the discover step wrote for the run; without it there is nothing to aggregate. */
+async function readRunDocument<T>(
+  store: ReportStore,
+  runId: string,
+  key: string,
+  parse: (value: unknown, uri: string) => T,
+): Promise<T> {
   const uri = store.objectUri(key);
   const object = await store.getJson(key).catch((error: unknown) => {
     throw new AggregateInputError(`run ${runId}: ${namedFirstLineOf(error)}`, { cause: error });
@@ -616,7 +612,7 @@ async function readItems(store: ReportStore, runId: string): Promise<TargetItem[
       `run ${runId} has no ${uri}: the discover step did not finish, so there is nothing to aggregate`,
     );
   try {
-    return parseItems(object.value, uri);
+    return parse(object.value, uri);
   } catch (error) {
     throw new AggregateInputError(`run ${runId}: ${namedFirstLineOf(error)}`, { cause: error });
   }
@@ -865,13 +861,7 @@ export function organizationMetricData(
   }
   const data: MetricDatum[] = [];
   const count = (name: string, value: number, dimensions: Readonly<Record<string, string>> = {}) =>
-    data.push({
-      MetricName: name,
-      Dimensions: Object.entries(dimensions).map(([Name, Value]) => ({ Name, Value })),
-      Value: value,
-      Unit: 'Count',
-      Timestamp: timestamp,
-    });
+    data.push(countDatum(name, value, dimensions, timestamp));
   for (const [account, entry] of perAccount) {
     for (const severity of SEVERITIES)
       count('Findings', entry.findings[severity], { Account: account, Severity: severity });

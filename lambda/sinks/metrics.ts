@@ -57,6 +57,22 @@ export interface PublishMetricsOptions {
   readonly skipBatches?: Iterable<number>;
 }
 
+/** One count of the auditor's metrics, with its dimensions (none: the account-wide or organization-wide figure). */
+export function countDatum(
+  name: string,
+  value: number,
+  dimensions: Readonly<Record<string, string>>,
+  timestamp: Date,
+): MetricDatum {
+  return {
+    MetricName: name,
+    Dimensions: Object.entries(dimensions).map(([Name, Value]) => ({ Name, Value })),
+    Value: value,
+    Unit: 'Count',
+    Timestamp: timestamp,
+  };
+}
+
 /**
  * Builds the §7 metric data: Findings {Cluster, Severity} and {Severity}; FindingsByCheck {Cluster, Check};
  * ServiceAccountsAudited, PodsAudited {Cluster}; ClustersAudited {}; AuditErrors {Cluster} and {};
@@ -70,13 +86,7 @@ export function metricData(
 ): MetricDatum[] {
   const data: MetricDatum[] = [];
   const count = (name: string, value: number, dimensions: Readonly<Record<string, string>> = {}) =>
-    data.push({
-      MetricName: name,
-      Dimensions: Object.entries(dimensions).map(([Name, Value]) => ({ Name, Value })),
-      Value: value,
-      Unit: 'Count',
-      Timestamp: timestamp,
-    });
+    data.push(countDatum(name, value, dimensions, timestamp));
   const registered = CHECKS.map((check) => check.id);
   for (const { report, serviceAccountsAudited, podsAudited, auditError } of results) {
     const cluster = report.name;

@@ -77,19 +77,10 @@ export class ReportStore {
   /** The baseline of a cluster, or undefined when none was stored yet (a first run). */
   async latest(account: string, region: string, cluster: string): Promise<StoredReport | undefined> {
     const key = this.latestKey(account, region, cluster);
-    const uri = this.objectUri(key);
-    let text: string;
-    let runId: string | undefined;
-    try {
-      const object = await this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
-      text = (await object.Body?.transformToString('utf-8')) ?? '';
-      runId = object.Metadata?.[RUN_ID_METADATA];
-    } catch (error) {
-      if (isNoSuchKey(error)) return undefined;
-      throw new ReportStoreError('read', uri, readProblem(error), error);
-    }
-    const report = parseStoredReport(text, uri);
-    return runId === undefined ? { report } : { report, runId };
+    const object = await this.getText(key);
+    if (object === undefined) return undefined;
+    const report = parseStoredReport(object.text, this.objectUri(key));
+    return object.runId === undefined ? { report } : { report, runId: object.runId };
   }
 
   /**
@@ -163,22 +154,13 @@ export class ReportStore {
 
   /** A JSON document and the run that wrote it, or undefined when there is no such object; the value is unchecked. */
   async getJson(key: string): Promise<{ readonly value: unknown; readonly runId?: string } | undefined> {
-    const uri = this.objectUri(key);
-    let text: string;
-    let runId: string | undefined;
+    const object = await this.getText(key);
+    if (object === undefined) return undefined;
     try {
-      const object = await this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
-      text = (await object.Body?.transformToString('utf-8')) ?? '';
-      runId = object.Metadata?.[RUN_ID_METADATA];
+      const value: unknown = JSON.parse(object.text);
+      return object.runId === undefined ? { value } : { value, runId: object.runId };
     } catch (error) {
-      if (isNoSuchKey(error)) return undefined;
-      throw new ReportStoreError('read', uri, readProblem(error), error);
-    }
-    try {
-      const value: unknown = JSON.parse(text);
-      return runId === undefined ? { value } : { value, runId };
-    } catch (error) {
-      throw new ReportStoreError('parse', uri, `not JSON (${describe(error)})`, error);
+      throw new ReportStoreError('parse', this.objectUri(key), `not JSON (${describe(error)})`, error);
     }
   }
 
@@ -210,6 +192,21 @@ export class ReportStore {
         `copy from ${this.objectUri(sourceKey)} failed: ${describe(error)}`,
         error,
       );
+    }
+  }
+
+  /** An object's text and the run that wrote it, or undefined when there is no such object. */
+  private async getText(
+    key: string,
+  ): Promise<{ readonly text: string; readonly runId?: string } | undefined> {
+    try {
+      const object = await this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
+      const text = (await object.Body?.transformToString('utf-8')) ?? '';
+      const runId = object.Metadata?.[RUN_ID_METADATA];
+      return runId === undefined ? { text } : { text, runId };
+    } catch (error) {
+      if (isNoSuchKey(error)) return undefined;
+      throw new ReportStoreError('read', this.objectUri(key), readProblem(error), error);
     }
   }
 

@@ -2,12 +2,12 @@
 // configuration; every suppression has a reason of at least 10 characters and is applied to the exact finding
 // (IAM5 per wildcard resource), so a new wildcard is never suppressed by accident.
 
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { Annotations, Match } from 'aws-cdk-lib/assertions';
 import type { IConstruct } from 'constructs';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { STACK_NAME } from '../../lib/irsa-auditor-app';
 import { type SynthesizedAuditor, synthesizeAuditor } from '../support/cdk-asset';
+import { nagReport } from '../support/nag-report';
 
 // Each synthesis runs the whole app and cdk-nag (about a second or two each; more on a loaded machine).
 const SYNTH_TIMEOUT_MS = 60_000;
@@ -44,29 +44,6 @@ const of = (name: Configuration): SynthesizedAuditor => {
   if (result === undefined) throw new Error(`${name} was not synthesized`);
   return result;
 };
-
-/** One row of cdk-nag's compliance report (<outdir>/AwsSolutions-*-NagReport.csv). */
-interface ReportRow {
-  readonly ruleId: string;
-  readonly resource: string;
-  readonly compliance: string;
-  readonly reason: string;
-}
-
-function nagReport(outdir: string): ReportRow[] {
-  const file = readdirSync(outdir).find((name) => /^AwsSolutions-.*NagReport\.csv$/.test(name));
-  if (file === undefined) throw new Error(`no cdk-nag report in ${outdir}`);
-  // Each synthesis of the app (Template.fromStack synthesizes again) appends its rows: one of each is enough.
-  const [, ...lines] = new Set(readFileSync(join(outdir, file), 'utf8').trim().split('\n'));
-  return lines.map((line) => {
-    // Each field is quoted, a quote inside doubled.
-    const fields = [...line.matchAll(/"((?:[^"]|"")*)"/g)].map((match) =>
-      (match[1] ?? '').replaceAll('""', '"'),
-    );
-    const [ruleId = '', resource = '', compliance = '', reason = ''] = fields;
-    return { ruleId, resource, compliance, reason };
-  });
-}
 
 /** Every cdk-nag suppression in the construct tree, with the path it is attached to. */
 function suppressions(
@@ -128,7 +105,7 @@ describe.each(Object.keys(CONFIGURATIONS) as Configuration[])('cdk-nag AwsSoluti
 
   it('suppresses only what the report lists as suppressed, each row with its reason', () => {
     // Act
-    const rows = nagReport(of(name).outdir);
+    const rows = nagReport(of(name).outdir, STACK_NAME);
 
     // Assess
     expect(rows.length).toBeGreaterThan(0);
@@ -160,7 +137,7 @@ describe.each(Object.keys(CONFIGURATIONS) as Configuration[])('cdk-nag AwsSoluti
 describe('the suppressed findings', () => {
   it('are exactly the reviewed ones', () => {
     // Act: the bucket's logical ID carries a hash, so it is written <Reports.Arn>.
-    const suppressed = nagReport(of('every cluster (defaults)').outdir)
+    const suppressed = nagReport(of('every cluster (defaults)').outdir, STACK_NAME)
       .filter((row) => row.compliance === 'Suppressed')
       .map((row) =>
         `${row.ruleId} ${row.resource} ${row.reason.match(/^\[([^\]]*)\]/)?.[1] ?? ''}`

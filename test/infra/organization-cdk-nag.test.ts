@@ -2,12 +2,11 @@
 // does for single mode: no unsuppressed error or warning in each configuration, every suppression with a
 // reason, IAM5 ones for exact findings only, and the list of suppressed findings pinned.
 
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Stack } from 'aws-cdk-lib';
 import { Annotations, Match } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { type SynthesizedOrganization, synthesizeOrganization } from '../support/cdk-asset';
+import { nagReport } from '../support/nag-report';
 
 // Each synthesis runs the whole app and cdk-nag (a few seconds each on a loaded machine).
 const SYNTH_TIMEOUT_MS = 90_000;
@@ -41,27 +40,6 @@ const of = (name: Configuration): SynthesizedOrganization => {
   if (result === undefined) throw new Error(`${name} was not synthesized`);
   return result;
 };
-
-/** One row of a stack's cdk-nag compliance report (<outdir>/AwsSolutions-*-<stack>-NagReport.csv). */
-interface ReportRow {
-  readonly ruleId: string;
-  readonly resource: string;
-  readonly compliance: string;
-  readonly reason: string;
-}
-
-function nagReport(outdir: string, stackName: string): ReportRow[] {
-  const file = readdirSync(outdir).find((name) => name.endsWith(`-${stackName}-NagReport.csv`));
-  if (file === undefined) throw new Error(`no cdk-nag report for ${stackName} in ${outdir}`);
-  const [, ...lines] = new Set(readFileSync(join(outdir, file), 'utf8').trim().split('\n'));
-  return lines.map((line) => {
-    const fields = [...line.matchAll(/"((?:[^"]|"")*)"/g)].map((match) =>
-      (match[1] ?? '').replaceAll('""', '"'),
-    );
-    const [ruleId = '', resource = '', compliance = '', reason = ''] = fields;
-    return { ruleId, resource, compliance, reason };
-  });
-}
 
 const stacksOf = (name: Configuration): [string, Stack][] => [
   ['IrsaAuditorOrganization', of(name).organization],
