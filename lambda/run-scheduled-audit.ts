@@ -255,7 +255,14 @@ async function auditAndPublish(
     const account = report.accountId ?? (await deps.accountId());
     const published = await publishClusterReport(
       { store: deps.store, sns: deps.sns, topicArn: config.topicArn, threshold: config.alertSeverity },
-      { account, region: report.region ?? config.region, report, generatedAt: input.generatedAt, runId },
+      {
+        account,
+        region: report.region ?? config.region,
+        report,
+        generatedAt: input.generatedAt,
+        runId,
+        evaluation: { nothingCollected: nothingCollected(collected) },
+      },
     );
     alerted = published.alerted;
     drift = {
@@ -350,6 +357,24 @@ export async function collectWithin(
 }
 
 /** A state that holds only why the cluster could not be collected: the engine reports it as IRSA-X01. */
+/**
+ * True when the state holds no AWS or Kubernetes data at all: the collection timed out or failed (or, in
+ * organization mode, the member role could not be used), or DescribeCluster failed (collectCluster stops there).
+ * Its report's checks ran on empty data, so none of their verdicts is this run's. An API server that cannot be
+ * reached after DescribeCluster is not this: the account's IAM and EKS state was read.
+ */
+export function nothingCollected(collected: {
+  readonly status: string;
+  readonly state: ClusterState;
+}): boolean {
+  return (
+    collected.status !== 'collected' ||
+    collected.state.collectionErrors.some(
+      (error) => error.resource === 'cluster-connection' && error.reason === 'describe-cluster',
+    )
+  );
+}
+
 export function unreachableState(clusterName: string, error: CollectionError): ClusterState {
   const assembler = new ClusterStateAssembler((part) => `${part} (live, ${clusterName})`);
   assembler.setCluster({ name: clusterName });

@@ -18,6 +18,7 @@ import {
   connectionStatus,
   type InvocationContext,
   jsonLineLog,
+  nothingCollected,
   type StructuredLog,
   unreachableState,
   withoutNamespaces,
@@ -246,20 +247,6 @@ async function collectAsMember(
   if (describeFailure?.throttled === true)
     throw new TargetThrottledError(`${target.account}/${region}/${cluster}: ${describeFailure.message}`);
   return collected;
-}
-
-/**
- * True when the state holds no AWS or Kubernetes data at all: the member role could not be used, the collection
- * timed out or failed, or DescribeCluster failed (collectCluster stops there). An API server that cannot be
- * reached after DescribeCluster is not this: the account's IAM and EKS state was read.
- */
-function nothingCollected(collected: Collected): boolean {
-  return (
-    collected.status !== 'collected' ||
-    collected.state.collectionErrors.some(
-      (error) => error.resource === 'cluster-connection' && error.reason === 'describe-cluster',
-    )
-  );
 }
 
 /**

@@ -4,7 +4,7 @@
 import type { SNSClient } from '@aws-sdk/client-sns';
 import type { AuditReport, ClusterReport, Severity } from '../model/finding';
 import { type Alert, buildAlert, publishAlert } from './alerts';
-import { baselineAfter, type Drift, driftOf, hasDrift } from './drift';
+import { baselineAfter, type Drift, driftOf, type EvaluationOptions, hasDrift } from './drift';
 import type { ReportStore, StoredReport } from './report-store';
 
 /** The sinks one cluster publishes to, and the severity from which a change is alerted. */
@@ -22,6 +22,8 @@ export interface PublishClusterInput {
   readonly report: ClusterReport;
   readonly generatedAt: Date;
   readonly runId: string;
+  /** What the caller knows of how the report was made (nothing collected: no verdict is this run's). */
+  readonly evaluation?: EvaluationOptions;
 }
 
 /** What happened: `errors` are one line each, for the handler to log; they never stop the other steps. */
@@ -50,7 +52,7 @@ export async function publishClusterReport(
   input: PublishClusterInput,
 ): Promise<PublishClusterOutcome> {
   const { store, sns, topicArn, threshold } = deps;
-  const { account, region, report, generatedAt, runId } = input;
+  const { account, region, report, generatedAt, runId, evaluation = {} } = input;
   const cluster = report.name;
   const errors: string[] = [];
   const asAuditReport = (clusterReport: ClusterReport): AuditReport => ({
@@ -83,14 +85,14 @@ export async function publishClusterReport(
   if (stored?.runId === runId) {
     return {
       alerted: false,
-      drift: driftOf(previous, report, threshold),
+      drift: driftOf(previous, report, threshold, evaluation),
       errors,
       latestKey,
       ...(historyKey === undefined ? {} : { historyKey }),
     };
   }
 
-  const drift = driftOf(previous, report, threshold);
+  const drift = driftOf(previous, report, threshold, evaluation);
   let alert: Alert | undefined;
   let alerted = false;
   if (hasDrift(drift)) {
@@ -119,7 +121,7 @@ export async function publishClusterReport(
       account,
       region,
       cluster,
-      asAuditReport(baselineAfter(previous, report)),
+      asAuditReport(baselineAfter(previous, report, evaluation)),
       runId,
     );
   } catch (error) {

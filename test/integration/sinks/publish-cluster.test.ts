@@ -16,6 +16,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { auditCluster } from '../../../lambda/engine/audit-cluster';
 import type { ClusterState } from '../../../lambda/model/cluster-state';
 import type { ClusterReport, Finding } from '../../../lambda/model/finding';
+import { unreachableState } from '../../../lambda/run-scheduled-audit';
+import type { EvaluationOptions } from '../../../lambda/sinks/drift';
 import { type PublishClusterInput, publishClusterReport } from '../../../lambda/sinks/publish-cluster';
 import { ReportStore } from '../../../lambda/sinks/report-store';
 import {
@@ -103,7 +105,7 @@ describe('publishClusterReport over moto_server', () => {
   });
 
   /** One scheduled run over a cluster state; each run has its own ID and time unless a retry reuses them. */
-  function publish(report: ClusterReport, retryOf?: PublishClusterInput) {
+  function publish(report: ClusterReport, retryOf?: PublishClusterInput, evaluation?: EvaluationOptions) {
     runs += 1;
     const input: PublishClusterInput = retryOf ?? {
       account: MOTO_ACCOUNT_ID,
@@ -118,7 +120,14 @@ describe('publishClusterReport over moto_server', () => {
       topicArn,
       threshold: 'high' as const,
     };
-    return { input, outcome: publishClusterReport(deps, { ...input, report }) };
+    return {
+      input,
+      outcome: publishClusterReport(deps, {
+        ...input,
+        report,
+        ...(evaluation === undefined ? {} : { evaluation }),
+      }),
+    };
   }
 
   async function latestObject() {
@@ -184,6 +193,40 @@ describe('publishClusterReport over moto_server', () => {
       ids(before.findings.filter((finding) => finding.check === 'IRSA-P01')),
     );
     expect(delta.new).toEqual([]);
+  });
+
+  it('resolves nothing when the collection did not happen, and keeps the baseline of checks that need only AWS', async () => {
+    const before = audit({
+      podIdentityAssociations: [
+        {
+          associationId: 'a-3kq9xw2vbn7yplm4t',
+          namespace: 'payments',
+          serviceAccount: 'orders-api',
+          roleArn: roleArn('orders-api-pod-identity'),
+        },
+      ],
+    });
+    const timedOut = auditCluster(
+      unreachableState(CLUSTER_NAME, {
+        resource: 'cluster-connection',
+        reason: 'timeout',
+        message: 'timed out after 240000 ms',
+      }),
+      options,
+    );
+    await publish(before).outcome;
+    await inbox.drain();
+
+    const outcome = await publish(timedOut, undefined, { nothingCollected: true }).outcome;
+
+    // IRSA-S13 needs only the associations and roles: a run that read neither says nothing about it.
+    expect(before.findings.map((finding) => finding.check)).toContain('IRSA-S13');
+    expect(outcome.drift.resolved).toEqual([]);
+    expect(outcome.drift.newFindings.map((finding) => finding.check)).toEqual(['IRSA-X01']);
+    const latest = await latestObject();
+    expect(latest.findings.map((finding) => finding.check)).toEqual(
+      expect.arrayContaining(['IRSA-S13', 'IRSA-X01']),
+    );
   });
 
   it('alerts once when a retried invocation publishes the same run again', async () => {
