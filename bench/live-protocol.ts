@@ -1,4 +1,7 @@
-// What bench/live.ts and its servers' process (bench/live-servers.ts) share: the size of a run and the IPC messages.
+// What bench/live.ts (and bench/organization.ts) and the servers' process (bench/live-servers.ts) share: the size of a
+// run, the IPC messages, and waiting for one of them.
+
+import type { ChildProcess } from 'node:child_process';
 
 /** The size and latency of one live benchmark run. */
 export interface LiveBenchSize {
@@ -30,3 +33,18 @@ export interface CountsMessage {
 /** The EKS cluster and region the servers model. */
 export const CLUSTER = 'bench';
 export const REGION = 'eu-west-1';
+
+/** The next message of a kind from the servers' process; rejects if it exits first. */
+export function nextMessage<T extends { kind: string }>(child: ChildProcess, kind: T['kind']): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const onMessage = (message: { kind?: string }) => {
+      if (message.kind !== kind) return;
+      child.off('message', onMessage);
+      child.off('exit', onExit);
+      resolve(message as T);
+    };
+    const onExit = (code: number | null) => reject(new Error(`bench/live-servers.ts exited (code ${code})`));
+    child.on('message', onMessage);
+    child.once('exit', onExit);
+  });
+}

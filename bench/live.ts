@@ -7,7 +7,7 @@
 // BENCH_ACCOUNT_ROLES (1500), BENCH_LATENCY_MS (10). `--curve`: one line per size (5k/20k/50k/100k pods),
 // each measured in a fresh child process so one size's peak RSS does not carry over to the next.
 
-import { type ChildProcess, fork, spawnSync } from 'node:child_process';
+import { fork, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setFlagsFromString } from 'node:v8';
@@ -15,7 +15,14 @@ import { runInNewContext } from 'node:vm';
 import { auditCluster } from '../lambda/engine/audit-cluster';
 import { liveClusterSource } from '../lambda/sources/live/live-source';
 import { MOTO_CREDENTIALS } from '../test/support/moto';
-import { CLUSTER, type CountsMessage, type LiveBenchSize, REGION, type ReadyMessage } from './live-protocol';
+import {
+  CLUSTER,
+  type CountsMessage,
+  type LiveBenchSize,
+  nextMessage,
+  REGION,
+  type ReadyMessage,
+} from './live-protocol';
 
 /** What one run measured; printed, and passed from a `--curve` child to its parent as one JSON line. */
 interface LiveBenchResult {
@@ -60,21 +67,6 @@ setFlagsFromString('--expose-gc');
 const collectGarbage = runInNewContext('gc') as () => void;
 
 const pages = (objects: number) => Math.max(1, Math.ceil(objects / KUBE_PAGE));
-
-/** The next message of a kind from the servers' process; rejects if it exits first. */
-function nextMessage<T extends { kind: string }>(child: ChildProcess, kind: T['kind']): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const onMessage = (message: { kind?: string }) => {
-      if (message.kind !== kind) return;
-      child.off('message', onMessage);
-      child.off('exit', onExit);
-      resolve(message as T);
-    };
-    const onExit = (code: number | null) => reject(new Error(`bench/live-servers.ts exited (code ${code})`));
-    child.on('message', onMessage);
-    child.once('exit', onExit);
-  });
-}
 
 async function runOnce(size: LiveBenchSize): Promise<LiveBenchResult> {
   const servers = fork(join(import.meta.dirname, 'live-servers.ts'), [], {

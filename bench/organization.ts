@@ -11,7 +11,7 @@
 // Options (env): BENCH_LATENCY_MS (10), BENCH_ORG_ACCOUNTS (50), BENCH_ORG_REGIONS (3), BENCH_ORG_CLUSTERS (4),
 // BENCH_ORG_CONCURRENCY (the stack's default maxConcurrency).
 
-import { type ChildProcess, fork, spawnSync } from 'node:child_process';
+import { fork, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { CreateClusterCommand } from '@aws-sdk/client-eks';
@@ -24,7 +24,7 @@ import type { InvocationContext } from '../lambda/run-scheduled-audit';
 import { createConcurrencyLimit } from '../lambda/sources/aws/concurrency-limit';
 import { DEFAULT_MAX_CONCURRENCY } from '../lib/settings';
 import { accountClients, MOTO_ACCOUNT_ID, MOTO_CREDENTIALS, startMoto } from '../test/support/moto';
-import { CLUSTER, type LiveBenchSize, REGION, type ReadyMessage } from './live-protocol';
+import { CLUSTER, type LiveBenchSize, nextMessage, REGION, type ReadyMessage } from './live-protocol';
 
 /** The cluster sizes the per-cluster step is timed for. */
 const PROFILES = {
@@ -69,21 +69,6 @@ const contextOf = (id: string): InvocationContext => ({
   awsRequestId: id,
   getRemainingTimeInMillis: () => 15 * 60_000,
 });
-
-/** The next message of a kind from the servers' process; rejects if it exits first. */
-function nextMessage<T extends { kind: string }>(child: ChildProcess, kind: T['kind']): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const onMessage = (message: { kind?: string }) => {
-      if (message.kind !== kind) return;
-      child.off('message', onMessage);
-      child.off('exit', onExit);
-      resolve(message as T);
-    };
-    const onExit = (code: number | null) => reject(new Error(`bench/live-servers.ts exited (code ${code})`));
-    child.on('message', onMessage);
-    child.once('exit', onExit);
-  });
-}
 
 /** Part 1, in a child process: the per-cluster step's handler on one synthetic cluster, cold then warm. */
 async function measureStep(profile: Profile): Promise<StepResult> {
