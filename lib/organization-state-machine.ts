@@ -36,6 +36,7 @@ import {
 } from 'aws-cdk-lib/aws-stepfunctions';
 import { LambdaInvoke } from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
+import { TARGET_THROTTLED_ERROR } from '../lambda/organization/organization-config';
 import { RUNS_PREFIX } from './reports-bucket';
 import type { OrganizationSettings } from './settings';
 
@@ -55,9 +56,6 @@ export const STATE_NAMES = {
   failed: 'AuditClustersFailed',
   succeeded: 'RunSucceeded',
 } as const;
-
-/** The error the audit-target handler throws when AWS throttles it beyond the SDK's own retries (contract). */
-export const TARGET_THROTTLED_ERROR = 'TargetThrottled';
 
 /** Transient Lambda service errors, retried on every step (the Step Functions developer guide's list). */
 export const LAMBDA_SERVICE_ERRORS = [

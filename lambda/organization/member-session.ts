@@ -7,7 +7,7 @@ import type { AwsCredentialIdentity, AwsCredentialIdentityProvider, Pluggable } 
 import { type AwsClients, type AwsCredentials, createAwsClients } from '../sources/aws/aws-clients';
 import { errorCode, failureReason, oneLineError } from '../sources/aws/aws-errors';
 import { EksTokenCache } from '../sources/aws/eks-token';
-import { DISCOVER_ROLE_NAME, TARGET_AUDIT_ROLE_NAME } from './organization-config';
+import { DISCOVER_ROLE_NAME, TARGET_AUDIT_ROLE_NAME, TARGET_THROTTLED_ERROR } from './organization-config';
 
 /**
  * Why a target (an account, or an account's region) could not be audited. `explicit-deny` is a Deny of a policy
@@ -76,7 +76,7 @@ export class MemberAccessError extends Error {
  * target as broken.
  */
 export class TargetThrottledError extends Error {
-  override readonly name = 'TargetThrottled';
+  override readonly name = TARGET_THROTTLED_ERROR;
 }
 
 // AssumeRole's shortest session: one audit-target invocation (15 minutes at most) fits, and a leaked key dies soon.

@@ -39,6 +39,8 @@ export const DEFAULT_MEMBER_ROLE_NAME = 'IrsaAuditorMember';
 /** The fixed names of the auditor-side roles, so that the member role's trust policy can name them. */
 export const DISCOVER_ROLE_NAME = 'IrsaAuditorDiscover';
 export const TARGET_AUDIT_ROLE_NAME = 'IrsaAuditorTargetAudit';
+/** The error name a step fails with when AWS throttles it beyond its retries; the state machine retries it. */
+export const TARGET_THROTTLED_ERROR = 'TargetThrottled';
 /** ACCOUNTS=all: every ACTIVE account AWS Organizations lists. */
 export const ALL_ACCOUNTS = 'all';
 export const DEFAULT_DISCOVERY_CONCURRENCY = 8;
