@@ -7,7 +7,7 @@
 import { performance } from 'node:perf_hooks';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { auditCluster } from '../lambda/engine/audit-cluster';
+import { auditCluster } from '../lambda/core/engine/audit-cluster';
 import { type SyntheticSize, syntheticState } from './synthetic-state';
 
 interface BenchCase {

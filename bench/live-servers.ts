@@ -10,8 +10,8 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { CreateClusterCommand } from '@aws-sdk/client-eks';
 import { CreateOpenIDConnectProviderCommand, CreateRoleCommand } from '@aws-sdk/client-iam';
-import { type KubeObject, startFakeKubeApi } from '../test/support/fake-kube-api';
-import { MOTO_ACCOUNT_ID, MOTO_CREDENTIALS, motoClients, startMoto } from '../test/support/moto';
+import { type KubeObject, startFakeKubeApi } from '../lambda/emulators/fake-kube-api';
+import { MOTO_ACCOUNT_ID, MOTO_CREDENTIALS, motoClients, startMoto } from '../lambda/emulators/moto';
 
 import { CLUSTER, type CountsMessage, type LiveBenchSize, REGION, type ReadyMessage } from './live-protocol';
 

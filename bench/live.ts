@@ -12,9 +12,9 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { auditCluster } from '../lambda/engine/audit-cluster';
+import { auditCluster } from '../lambda/core/engine/audit-cluster';
+import { MOTO_CREDENTIALS } from '../lambda/emulators/moto';
 import { liveClusterSource } from '../lambda/sources/live/live-source';
-import { MOTO_CREDENTIALS } from '../test/support/moto';
 import {
   CLUSTER,
   type CountsMessage,

@@ -17,13 +17,13 @@ import { performance } from 'node:perf_hooks';
 import { CreateClusterCommand } from '@aws-sdk/client-eks';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { CreateTopicCommand, SNSClient } from '@aws-sdk/client-sns';
+import { accountClients, MOTO_ACCOUNT_ID, MOTO_CREDENTIALS, startMoto } from '../lambda/emulators/moto';
 import { createAggregateHandler } from '../lambda/organization/aggregate';
 import { createAuditTargetHandler } from '../lambda/organization/audit-target';
 import { createDiscoverHandler } from '../lambda/organization/discover';
-import type { InvocationContext } from '../lambda/run-scheduled-audit';
+import type { InvocationContext } from '../lambda/pipeline/structured-log';
 import { createConcurrencyLimit } from '../lambda/sources/aws/concurrency-limit';
 import { DEFAULT_MAX_CONCURRENCY } from '../lib/settings';
-import { accountClients, MOTO_ACCOUNT_ID, MOTO_CREDENTIALS, startMoto } from '../test/support/moto';
 import { CLUSTER, type LiveBenchSize, nextMessage, REGION, type ReadyMessage } from './live-protocol';
 
 /** The cluster sizes the per-cluster step is timed for. */

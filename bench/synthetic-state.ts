@@ -1,7 +1,7 @@
 // A large synthetic ClusterState for the engine benchmark: realistic shapes, a few faults of each kind.
 
-import type { ClusterState, IamRole, Pod, ServiceAccount } from '../lambda/model/cluster-state';
-import { parseTrustPolicy, trustPolicySize } from '../lambda/policy/trust-policy-parse';
+import type { ClusterState, IamRole, Pod, ServiceAccount } from '../lambda/core/model/cluster-state';
+import { parseTrustPolicy, trustPolicySize } from '../lambda/core/policy/trust-policy-parse';
 
 export interface SyntheticSize {
   readonly pods: number;

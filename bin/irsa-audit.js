@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { register } from 'tsx/esm/api';
 
 register();
-const { main } = await import('../lambda/cli.ts');
+const { main } = await import('../lambda/cli/cli.ts');
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 process.exitCode = await main(process.argv.slice(2), {
   stdout: (text) => process.stdout.write(text),

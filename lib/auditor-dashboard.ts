@@ -14,7 +14,7 @@ import {
 } from 'aws-cdk-lib/aws-cloudwatch';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
-import { SEVERITIES } from '../lambda/model/finding';
+import { SEVERITIES } from '../lambda/core/model/finding';
 import { METRIC_NAMESPACE } from '../lambda/sinks/metrics';
 import { auditMetric } from './auditor-alarms';
 

@@ -1,4 +1,4 @@
-// The scheduled audit function (lambda/handler.ts): bundled offline by the local esbuild into an ESM file
+// The scheduled audit function (lambda/handlers/scheduled.ts): bundled offline by the local esbuild into an ESM file
 // that loads on Node.js 22, run on a schedule, one run at a time, with a dead-letter queue for lost runs.
 // The bundling is shared with the organization mode's functions (bundledHandler).
 
@@ -16,7 +16,7 @@ import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { NagSuppressions } from 'cdk-nag';
 import { Construct } from 'constructs';
-import { CONFIG_VARIABLES } from '../lambda/config';
+import { CONFIG_VARIABLES } from '../lambda/pipeline/config';
 import { addAuditorPermissions } from './auditor-permissions';
 import type { AuditorSettings } from './settings';
 
@@ -24,7 +24,7 @@ import type { AuditorSettings } from './settings';
 export const PROJECT_ROOT = join(import.meta.dirname, '..');
 
 /** The Lambda entry point, relative to the project root. */
-export const HANDLER_ENTRY = 'lambda/handler.ts';
+export const HANDLER_ENTRY = 'lambda/handlers/scheduled.ts';
 
 /**
  * Lets the ESM bundle `require()` Node built-ins: client-node's bundled CommonJS dependencies call

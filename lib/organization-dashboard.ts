@@ -14,7 +14,7 @@ import {
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import { SEVERITIES } from '../lambda/model/finding';
+import { SEVERITIES } from '../lambda/core/model/finding';
 import { auditMetric } from './auditor-alarms';
 import { auditSearch } from './auditor-dashboard';
 

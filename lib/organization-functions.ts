@@ -1,4 +1,4 @@
-// Organization mode's three Lambda steps (lambda/organization/*-handler.ts), bundled like the single-account
+// Organization mode's three Lambda steps (lambda/handlers/*.ts), bundled like the single-account
 // function (bundledHandler), each with a role of its own: the discover and audit-target roles have the fixed
 // names the member roles' trust policies name; the aggregate role, which assumes nothing, has a generated one.
 
@@ -27,9 +27,9 @@ import type { OrganizationSettings } from './settings';
 
 /** The handler entries, relative to the project root (fixed by the contract). */
 export const ORGANIZATION_ENTRIES = {
-  discover: 'lambda/organization/discover-handler.ts',
-  auditTarget: 'lambda/organization/audit-target-handler.ts',
-  aggregate: 'lambda/organization/aggregate-handler.ts',
+  discover: 'lambda/handlers/discover.ts',
+  auditTarget: 'lambda/handlers/audit-target.ts',
+  aggregate: 'lambda/handlers/aggregate.ts',
 } as const;
 
 /** The fixed role names the member roles trust (re-exported from the runtime's contract constants). */

@@ -3,9 +3,9 @@
 // Two modes: `single` (one IrsaAuditor stack per account and region, the default) and `organization` (the
 // Step Functions fan-out over accounts and regions, and the member account stack; /work/org-contract.md).
 
-import { DEFAULT_ALERT_SEVERITY } from '../lambda/config';
-import { isSeverity, SEVERITIES, type Severity } from '../lambda/model/finding';
+import { isSeverity, SEVERITIES, type Severity } from '../lambda/core/model/finding';
 import { DEFAULT_MEMBER_ROLE_NAME } from '../lambda/organization/organization-config';
+import { DEFAULT_ALERT_SEVERITY } from '../lambda/pipeline/config';
 import { type AuditSchedule, parseSchedule } from './schedule';
 
 /** The context keys the app reads; `-c <key>=<value>` or `cdk.json` sets them. */
@@ -137,7 +137,7 @@ export class InvalidContextError extends Error {
 export type ContextReader = (key: string) => unknown;
 
 // EKS: "The name can contain only alphanumeric characters (case-sensitive), hyphens, and underscores. It must
-// start with an alphanumeric character and can't be longer than 100 characters." (as lambda/config.ts)
+// start with an alphanumeric character and can't be longer than 100 characters." (as lambda/pipeline/config.ts)
 const CLUSTER_NAME = /^[0-9A-Za-z][A-Za-z0-9_-]{0,99}$/;
 // A Kubernetes namespace name is an RFC 1123 DNS label.
 const NAMESPACE_NAME = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;

@@ -1,9 +1,9 @@
 // The generated parts of README.md: the check catalogue and the sample output of the shipped example.
 
 import { join } from 'node:path';
-import { runAudit } from '../lambda/audit';
-import { catalogueMarkdown, replaceGeneratedBlock } from '../lambda/report/catalogue';
-import { renderReport } from '../lambda/report/render';
+import { catalogueMarkdown, replaceGeneratedBlock } from '../lambda/core/report/catalogue';
+import { renderReport } from '../lambda/core/report/render';
+import { runAudit } from '../lambda/pipeline/run-audit';
 import { loadSnapshot } from '../lambda/sources/snapshot/snapshot';
 
 const EXAMPLE = join(import.meta.dirname, '..', 'examples', 'blog-incident');

@@ -10,10 +10,10 @@
 
 import { CloudWatchClient, type MetricDatum } from '@aws-sdk/client-cloudwatch';
 import { SNSClient } from '@aws-sdk/client-sns';
-import { x01ClusterUnreachable } from '../checks/x01-cluster-unreachable';
-import type { Environment } from '../config';
-import { fingerprint, sortFindings, summarize } from '../engine/audit-cluster';
-import { namedFirstLineOf } from '../error-text';
+import { x01ClusterUnreachable } from '../core/checks/x01-cluster-unreachable';
+import { driftOf, hasDrift } from '../core/drift/drift';
+import { fingerprint, sortFindings, summarize } from '../core/engine/audit-cluster';
+import { namedFirstLineOf } from '../core/error-text';
 import {
   type AuditReport,
   type ClusterReport,
@@ -22,10 +22,10 @@ import {
   type Severity,
   type SeveritySummary,
   severityRank,
-} from '../model/finding';
-import { jsonLineLog, type StructuredLog } from '../run-scheduled-audit';
+} from '../core/model/finding';
+import type { Environment } from '../pipeline/config';
+import { jsonLineLog, type StructuredLog } from '../pipeline/structured-log';
 import { publishAlert } from '../sinks/alerts';
-import { driftOf, hasDrift } from '../sinks/drift';
 import { countDatum, MetricsPublishError, metricBatches, publishMetrics } from '../sinks/metrics';
 import { parseStoredReport, type ReportStore, ReportStoreError } from '../sinks/report-store';
 import { createConcurrencyLimit } from '../sources/aws/concurrency-limit';

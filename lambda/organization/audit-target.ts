@@ -4,26 +4,24 @@
 // aggregate; the aggregate alerts and advances latest.json. No metrics and no SNS here. The same run ID writes
 // the same keys, so a retried item overwrites its own objects.
 
-import type { AuditOptions } from '../checks/context';
-import type { Environment } from '../config';
-import { auditCluster, summarize } from '../engine/audit-cluster';
-import { namedFirstLineOf } from '../error-text';
-import type { ClusterState } from '../model/cluster-state';
-import type { AuditReport, ClusterReport, Finding } from '../model/finding';
+import type { AuditOptions } from '../core/analysis/context';
+import { baselineAfter, driftOf } from '../core/drift/drift';
+import { auditCluster, summarize } from '../core/engine/audit-cluster';
+import { namedFirstLineOf } from '../core/error-text';
+import type { ClusterState } from '../core/model/cluster-state';
+import type { AuditReport, ClusterReport, Finding } from '../core/model/finding';
+import type { ClusterStatus } from '../pipeline/audit-one-cluster';
 import {
   auditedCounts,
-  type ClusterOutcome,
   clusterDeadlineMs,
   collectWithin,
   connectionStatus,
-  type InvocationContext,
-  jsonLineLog,
   nothingCollected,
-  type StructuredLog,
   unreachableState,
   withoutNamespaces,
-} from '../run-scheduled-audit';
-import { baselineAfter, driftOf } from '../sinks/drift';
+} from '../pipeline/audit-one-cluster';
+import type { Environment } from '../pipeline/config';
+import { type InvocationContext, jsonLineLog, type StructuredLog } from '../pipeline/structured-log';
 import type { ReportStore, StoredReport } from '../sinks/report-store';
 import { DEFAULT_PROBE_NAMESPACES } from '../sources/kube/probe-webhook';
 import { collectCluster } from '../sources/live/collect-cluster';
@@ -54,7 +52,7 @@ export interface AuditTargetOutput {
   readonly account: string;
   readonly region: string;
   readonly cluster: string;
-  readonly status: ClusterOutcome['status'];
+  readonly status: ClusterStatus;
 }
 
 /** What the step needs, built once per container or by a test (or the benchmark). */
@@ -186,7 +184,7 @@ export async function auditTarget(
 }
 
 type Collected = {
-  readonly status: 'collected' | Exclude<ClusterOutcome['status'], 'audited'>;
+  readonly status: 'collected' | Exclude<ClusterStatus, 'audited'>;
   readonly state: ClusterState;
 };
 

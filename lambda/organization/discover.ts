@@ -9,10 +9,10 @@
 
 import { ListAccountsCommand, OrganizationsClient } from '@aws-sdk/client-organizations';
 import { ExecutionStatus, ListExecutionsCommand, SFNClient } from '@aws-sdk/client-sfn';
-import type { Environment } from '../config';
-import { namedFirstLineOf } from '../error-text';
-import type { StructuredLog } from '../run-scheduled-audit';
-import { jsonLineLog } from '../run-scheduled-audit';
+import { namedFirstLineOf } from '../core/error-text';
+import type { Environment } from '../pipeline/config';
+import type { StructuredLog } from '../pipeline/structured-log';
+import { jsonLineLog } from '../pipeline/structured-log';
 import type { ReportStore } from '../sinks/report-store';
 import { listClusterNames } from '../sources/aws/collect-aws';
 import { createConcurrencyLimit } from '../sources/aws/concurrency-limit';

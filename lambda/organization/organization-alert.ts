@@ -4,7 +4,7 @@
 // places, out from the end, saying how many, and pointing to the summary object that has them all; when even that
 // does not fit, the message holds the counts only.
 
-import { type Finding, SEVERITIES, type SeveritySummary } from '../model/finding';
+import { type Finding, SEVERITIES, type SeveritySummary } from '../core/model/finding';
 import { type Alert, deltaFinding, SNS_MESSAGE_LIMIT_BYTES, SUBJECT_LIMIT } from '../sinks/alerts';
 
 /** The changes of one cluster, or of a target (account × region) itself when `cluster` is absent. */

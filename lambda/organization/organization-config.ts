@@ -1,8 +1,9 @@
 // The configuration of organization mode's three Lambda steps (discover, audit-target, aggregate), read from the
-// environment once, at cold start, like lambda/config.ts: every problem is collected before failing, so one
+// environment once, at cold start, like lambda/pipeline/config.ts: every problem is collected before failing, so one
 // deployment fixes them all. The variable names are the contract with the stack (see ORGANIZATION_VARIABLES).
 
-import { DEFAULT_WEBHOOK_NAME } from '../checks/eks-conventions';
+import { DEFAULT_WEBHOOK_NAME } from '../core/analysis/eks-conventions';
+import { isSeverity, SEVERITIES, type Severity } from '../core/model/finding';
 import {
   BUCKET_NAME,
   CONFIG_VARIABLES,
@@ -13,8 +14,7 @@ import {
   NAMESPACE_NAME,
   nameList,
   TOPIC_ARN,
-} from '../config';
-import { isSeverity, SEVERITIES, type Severity } from '../model/finding';
+} from '../pipeline/config';
 
 /** The environment names the three steps read, for the stack that sets them and for error messages. */
 export const ORGANIZATION_VARIABLES = {
@@ -73,7 +73,7 @@ export interface DiscoverConfig extends OrganizationCommonConfig, MemberRoleConf
   readonly discoveryConcurrency: number;
 }
 
-/** The audit-target step: as single mode's audit of one cluster (lambda/config.ts). */
+/** The audit-target step: as single mode's audit of one cluster (lambda/pipeline/config.ts). */
 export interface AuditTargetConfig extends OrganizationCommonConfig, MemberRoleConfig {
   readonly excludeNamespaces: readonly string[];
   /** The drift recorded for the aggregate counts findings at or above this severity. */

@@ -2,8 +2,8 @@
 // the three steps hand each other through it: the step events, items.json, discovery.json and the per-cluster
 // result records. Untyped JSON (events, objects) is checked here, once, into readonly typed values.
 
-import { type Finding, isSeverity, SEVERITIES, type SeveritySummary } from '../model/finding';
-import type { ClusterOutcome } from '../run-scheduled-audit';
+import { type Finding, isSeverity, SEVERITIES, type SeveritySummary } from '../core/model/finding';
+import type { ClusterStatus } from '../pipeline/audit-one-cluster';
 import { KEY_PART } from '../sinks/report-store';
 import type { TargetFailureReason } from './member-session';
 
@@ -67,7 +67,7 @@ export interface ClusterResultRecord extends TargetItem {
   readonly schemaVersion: '1';
   readonly runId: string;
   readonly generatedAt: string;
-  readonly status: ClusterOutcome['status'];
+  readonly status: ClusterStatus;
   /** The cluster could not be audited (IRSA-X01) or its audit failed. */
   readonly auditError: boolean;
   readonly summary: SeveritySummary;
@@ -153,7 +153,7 @@ type Json = { readonly [key: string]: unknown };
 const ACCOUNT_ID = /^\d{12}$/;
 const CLUSTER_NAME = /^[0-9A-Za-z][A-Za-z0-9_-]{0,99}$/;
 const REGION_NAME = /^[a-z]{2,}(-[a-z]+)+-\d+$/;
-const STATUSES: readonly ClusterOutcome['status'][] = ['audited', 'unreachable', 'timed-out', 'failed'];
+const STATUSES: readonly ClusterStatus[] = ['audited', 'unreachable', 'timed-out', 'failed'];
 const FAILURE_REASONS: readonly TargetFailureReason[] = [
   'access-denied',
   'explicit-deny',

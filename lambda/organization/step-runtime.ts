@@ -1,11 +1,11 @@
 // What the three organization steps share at cold start: the configuration check that fails every invocation
-// with one readable ConfigError (as lambda/scheduled-handler.ts does), the S3 report store, and one member
+// with one readable ConfigError (as lambda/pipeline/scheduled-handler.ts does), the S3 report store, and one member
 // session per account for the life of the container.
 
 import { S3Client } from '@aws-sdk/client-s3';
 import { fromNodeProviderChain } from '@aws-sdk/credential-providers';
-import { ConfigError } from '../config';
-import { jsonLineLog, type LogValue, type StructuredLog } from '../run-scheduled-audit';
+import { ConfigError } from '../pipeline/config';
+import { jsonLineLog, type LogValue, type StructuredLog } from '../pipeline/structured-log';
 import { ReportStore } from '../sinks/report-store';
 import type { AwsCredentials } from '../sources/aws/aws-clients';
 import { createMemberSession, type MemberSession, type MemberSessionOptions } from './member-session';

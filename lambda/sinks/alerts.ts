@@ -2,8 +2,8 @@
 // JSON delta as `default` (what SQS, Lambda and HTTPS subscribers get), always within SNS's size limits.
 
 import { PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
-import { type ClusterReport, type Finding, SEVERITIES } from '../model/finding';
-import type { Drift } from './drift';
+import type { Drift } from '../core/drift/drift';
+import { type ClusterReport, type Finding, SEVERITIES } from '../core/model/finding';
 
 /** What publishAlert sends: `message` is the SNS JSON envelope {"default": <JSON delta>, "email": <text>}. */
 export interface Alert {

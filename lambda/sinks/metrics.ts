@@ -1,8 +1,8 @@
 // CloudWatch metrics of one run (SPEC §7): built as plain data, then published in batches CloudWatch accepts.
 
 import { type CloudWatchClient, type MetricDatum, PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
-import { CHECKS } from '../checks/registry';
-import { type ClusterReport, SEVERITIES } from '../model/finding';
+import { CHECKS } from '../core/checks/registry';
+import { type ClusterReport, SEVERITIES } from '../core/model/finding';
 
 /** The CloudWatch namespace every metric of the auditor is published in. */
 export const METRIC_NAMESPACE = 'IrsaAuditor';

@@ -2,9 +2,9 @@
 // baseline, so that a failed publish alerts again next run and a retried invocation does not alert twice.
 
 import type { SNSClient } from '@aws-sdk/client-sns';
-import type { AuditReport, ClusterReport, Severity } from '../model/finding';
+import { baselineAfter, type Drift, driftOf, type EvaluationOptions, hasDrift } from '../core/drift/drift';
+import type { AuditReport, ClusterReport, Severity } from '../core/model/finding';
 import { type Alert, buildAlert, publishAlert } from './alerts';
-import { baselineAfter, type Drift, driftOf, type EvaluationOptions, hasDrift } from './drift';
 import type { ReportStore, StoredReport } from './report-store';
 
 /** The sinks one cluster publishes to, and the severity from which a change is alerted. */

@@ -18,7 +18,7 @@ import {
   type ResourceRef,
   SEVERITIES,
   type SeveritySummary,
-} from '../model/finding';
+} from '../core/model/finding';
 
 /** A stored report and the run that wrote it (S3 user metadata `run-id`). */
 export interface StoredReport {

@@ -15,7 +15,7 @@ import type {
   PodIdentityAssociation,
   ServiceAccount,
   WebhookProbe,
-} from '../model/cluster-state';
+} from '../core/model/cluster-state';
 import {
   parseAccountCluster,
   parseCluster,

@@ -11,10 +11,8 @@ import { gzipSync } from 'node:zlib';
 import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { CreateTopicCommand } from '@aws-sdk/client-sns';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AuditReport } from '../../lambda/model/finding';
-import type { ScheduledAuditSummary } from '../../lambda/run-scheduled-audit';
-import { synthesizedHandlerAsset } from '../support/cdk-asset';
-import { type FakeKubeApi, startFakeKubeApi } from '../support/fake-kube-api';
+import type { AuditReport } from '../../lambda/core/model/finding';
+import { type FakeKubeApi, startFakeKubeApi } from '../../lambda/emulators/fake-kube-api';
 import {
   type AlertInbox,
   MOTO_ACCOUNT_ID,
@@ -25,9 +23,11 @@ import {
   motoSinkClients,
   startMoto,
   subscribeInbox,
-} from '../support/moto';
+} from '../../lambda/emulators/moto';
+import { exampleEksIdentities, seedMotoWithExample } from '../../lambda/emulators/seed-moto';
+import type { ScheduledAuditSummary } from '../../lambda/pipeline/run-scheduled-audit';
+import { synthesizedHandlerAsset } from '../support/cdk-asset';
 import { type Node22Result, runOnNode22 } from '../support/node22';
-import { exampleEksIdentities, seedMotoWithExample } from '../support/seed-moto';
 import { EXAMPLES } from '../support/snapshot-dir';
 
 const EXAMPLE = join(EXAMPLES, 'blog-incident');

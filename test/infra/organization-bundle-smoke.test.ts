@@ -14,14 +14,8 @@ import { CreateBucketCommand, GetObjectCommand } from '@aws-sdk/client-s3';
 import { CreateTopicCommand } from '@aws-sdk/client-sns';
 import type { CfnElement } from 'aws-cdk-lib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AuditReport } from '../../lambda/model/finding';
-import {
-  ORGANIZATION_STEPS,
-  type OrganizationStepName,
-  synthesizedOrganizationAssets,
-  synthesizeOrganization,
-} from '../support/cdk-asset';
-import { type FakeKubeApi, startFakeKubeApi } from '../support/fake-kube-api';
+import type { AuditReport } from '../../lambda/core/model/finding';
+import { type FakeKubeApi, startFakeKubeApi } from '../../lambda/emulators/fake-kube-api';
 import {
   type AlertInbox,
   accountClients,
@@ -31,9 +25,15 @@ import {
   motoSinkClients,
   startMoto,
   subscribeInbox,
-} from '../support/moto';
+} from '../../lambda/emulators/moto';
+import { exampleEksIdentities, seedMotoWithExample } from '../../lambda/emulators/seed-moto';
+import {
+  ORGANIZATION_STEPS,
+  type OrganizationStepName,
+  synthesizedOrganizationAssets,
+  synthesizeOrganization,
+} from '../support/cdk-asset';
 import { runOnNode22 } from '../support/node22';
-import { exampleEksIdentities, seedMotoWithExample } from '../support/seed-moto';
 import { EXAMPLES } from '../support/snapshot-dir';
 
 const REGION = 'eu-west-1';

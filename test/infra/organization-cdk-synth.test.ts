@@ -11,8 +11,8 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { GetRoleCommand } from '@aws-sdk/client-iam';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MOTO_ACCOUNT_ID, MOTO_CREDENTIALS, motoClients } from '../../lambda/emulators/moto';
 import { PROJECT_ROOT } from '../support/cdk-asset';
-import { MOTO_ACCOUNT_ID, MOTO_CREDENTIALS, motoClients } from '../support/moto';
 import { useMoto } from '../support/use-moto';
 
 const run = promisify(execFile);

@@ -9,19 +9,25 @@ import { join } from 'node:path';
 import { CreateBucketCommand } from '@aws-sdk/client-s3';
 import { CreateTopicCommand } from '@aws-sdk/client-sns';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AuditReport } from '../../lambda/model/finding';
-import { createHandler } from '../../lambda/scheduled-handler';
-import { KUBERNETES_GROUP, PROBE_RBAC_MANIFEST, RBAC_MANIFEST } from '../../lib/cluster-access';
+import type { AuditReport } from '../../lambda/core/model/finding';
 import {
   type FakeKubeApi,
   type FakeResource,
   type FakeVerb,
   startFakeKubeApi,
-} from '../support/fake-kube-api';
-import { kubectl } from '../support/fake-kube-api/kubectl';
-import { MOTO_CREDENTIALS, type MotoServer, motoClients, motoSinkClients, startMoto } from '../support/moto';
+} from '../../lambda/emulators/fake-kube-api';
+import { kubectl } from '../../lambda/emulators/fake-kube-api/kubectl';
+import {
+  MOTO_CREDENTIALS,
+  type MotoServer,
+  motoClients,
+  motoSinkClients,
+  startMoto,
+} from '../../lambda/emulators/moto';
+import { exampleEksIdentities, seedMotoWithExample } from '../../lambda/emulators/seed-moto';
+import { createHandler } from '../../lambda/pipeline/scheduled-handler';
+import { KUBERNETES_GROUP, PROBE_RBAC_MANIFEST, RBAC_MANIFEST } from '../../lib/cluster-access';
 import { ROOT, runCli } from '../support/run-cli';
-import { exampleEksIdentities, seedMotoWithExample } from '../support/seed-moto';
 import { EXAMPLES } from '../support/snapshot-dir';
 
 const EXAMPLE = join(EXAMPLES, 'blog-incident');

@@ -1,5 +1,5 @@
 // The synthesized template (SPEC §8), resource by resource: the function (Node.js 22, arm64, one run at a
-// time, the environment lambda/config.ts reads), the schedule, the KMS-encrypted TLS-only topic, the reports
+// time, the environment lambda/pipeline/config.ts reads), the schedule, the KMS-encrypted TLS-only topic, the reports
 // bucket, the dead-letter queue, the alarms, the dashboard and the EKS access entries. Expected values are
 // AWS's and the specification's (metric names of §7, CloudFormation property values), not the stack's code.
 
@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../../lambda/config';
+import { ConfigError, loadConfig } from '../../lambda/pipeline/config';
 import { PROJECT_ROOT, synthesizeAuditor } from '../support/cdk-asset';
 import {
   type DashboardBody,

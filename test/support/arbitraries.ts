@@ -15,8 +15,8 @@ import type {
   MutatingWebhookConfiguration,
   Pod,
   ResourceType,
-} from '../../lambda/model/cluster-state';
-import { parseTrustPolicy } from '../../lambda/policy/trust-policy-parse';
+} from '../../lambda/core/model/cluster-state';
+import { parseTrustPolicy } from '../../lambda/core/policy/trust-policy-parse';
 import {
   SNAPSHOT_FILES,
   type SnapshotDocuments,

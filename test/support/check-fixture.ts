@@ -1,8 +1,8 @@
 // The shape of a check fixture under test/fixtures/checks/<check-id>/{pass,fail}.<why>.ts.
 
-import type { AuditOptions } from '../../lambda/checks/context';
-import type { ClusterState } from '../../lambda/model/cluster-state';
-import type { Severity } from '../../lambda/model/finding';
+import type { AuditOptions } from '../../lambda/core/analysis/context';
+import type { ClusterState } from '../../lambda/core/model/cluster-state';
+import type { Severity } from '../../lambda/core/model/finding';
 import { NOW } from './state-builder';
 
 /** A finding a fail fixture expects: the resource as `Kind namespace/name` or `Kind name`, and its severity. */

@@ -2,7 +2,7 @@
 
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
-import { type CliIo, main } from '../../lambda/cli';
+import { type CliIo, main } from '../../lambda/cli/cli';
 import { EXAMPLES } from './snapshot-dir';
 import { NOW } from './state-builder';
 

@@ -10,9 +10,9 @@ import type {
   MutatingWebhookConfiguration,
   Pod,
   ServiceAccount,
-} from '../../lambda/model/cluster-state';
-import type { TrustPolicy, TrustStatement } from '../../lambda/policy/trust-policy-document';
-import { parseTrustPolicy, trustPolicySize } from '../../lambda/policy/trust-policy-parse';
+} from '../../lambda/core/model/cluster-state';
+import type { TrustPolicy, TrustStatement } from '../../lambda/core/policy/trust-policy-document';
+import { parseTrustPolicy, trustPolicySize } from '../../lambda/core/policy/trust-policy-parse';
 
 export const ACCOUNT = '111122223333';
 export const OTHER_ACCOUNT = '444455556666';

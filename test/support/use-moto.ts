@@ -1,7 +1,13 @@
 // The vitest lifecycle around startMoto, apart from moto.ts so that the demo can start moto without vitest.
 
 import { afterAll, beforeAll, beforeEach } from 'vitest';
-import { MOTO_ACCOUNT_ID, type MotoOptions, type MotoServer, MotoStartError, startMoto } from './moto';
+import {
+  MOTO_ACCOUNT_ID,
+  type MotoOptions,
+  type MotoServer,
+  MotoStartError,
+  startMoto,
+} from '../../lambda/emulators/moto';
 
 /**
  * A moto server for the current test file: started in beforeAll (then `seed`, if given), reset before each test

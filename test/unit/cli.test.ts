@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { AuditReport } from '../../lambda/model/finding';
+import type { AuditReport } from '../../lambda/core/model/finding';
 import { runCli, runCommand } from '../support/run-cli';
 import { copyExample, EXAMPLES, exampleItems } from '../support/snapshot-dir';
 

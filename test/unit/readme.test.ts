@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { CHECKS } from '../../lambda/checks/registry';
+import { CHECKS } from '../../lambda/core/checks/registry';
 import { generatedReadme } from '../../scripts/readme-blocks';
 
 const readme = () => readFile(join(import.meta.dirname, '..', '..', 'README.md'), 'utf8');

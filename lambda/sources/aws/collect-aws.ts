@@ -15,8 +15,8 @@ import {
   type ListRolesCommandOutput,
 } from '@aws-sdk/client-iam';
 import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
-import type { CollectionError } from '../../model/cluster-state';
-import { accountOfArn, parseRoleArn } from '../../policy/arn';
+import type { CollectionError } from '../../core/model/cluster-state';
+import { accountOfArn, parseRoleArn } from '../../core/policy/arn';
 import type { AwsClients } from './aws-clients';
 import {
   type AwsFailureReason,

@@ -5,7 +5,7 @@ import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { KubeConfig, type User } from '@kubernetes/client-node';
-import { firstLineOf } from '../../error-text';
+import { firstLineOf } from '../../core/error-text';
 
 /** Where the API server is and how to authenticate to it. */
 export type KubeTarget =

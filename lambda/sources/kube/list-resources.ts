@@ -6,7 +6,7 @@
 import type { IncomingMessage } from 'node:http';
 import { Agent, type RequestOptions, request } from 'node:https';
 import type { KubeConfig } from '@kubernetes/client-node';
-import { firstLineOf } from '../../error-text';
+import { firstLineOf } from '../../core/error-text';
 
 export { KubeConfigError, type KubeTarget, kubeConfigFor } from './kube-config';
 

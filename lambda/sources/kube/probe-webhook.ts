@@ -3,8 +3,8 @@
 // pod as it would be stored; nothing is stored. Static checks read the configuration; this proves it works.
 
 import type { KubeConfig } from '@kubernetes/client-node';
-import { firstLineOf } from '../../error-text';
-import type { CollectionError, WebhookProbe } from '../../model/cluster-state';
+import { firstLineOf } from '../../core/error-text';
+import type { CollectionError, WebhookProbe } from '../../core/model/cluster-state';
 import { ShapeError } from '../parse/json-shape';
 import { parsePod } from '../parse/kubernetes-objects';
 import { createPod, KubeApiError } from './list-resources';

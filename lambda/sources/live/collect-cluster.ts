@@ -4,9 +4,9 @@
 
 import { DescribeClusterCommand } from '@aws-sdk/client-eks';
 import type { KubeConfig } from '@kubernetes/client-node';
-import { namedFirstLineOf } from '../../error-text';
-import type { ClusterState, CollectionError } from '../../model/cluster-state';
-import { parseRoleArn } from '../../policy/arn';
+import { namedFirstLineOf } from '../../core/error-text';
+import type { ClusterState, CollectionError } from '../../core/model/cluster-state';
+import { parseRoleArn } from '../../core/policy/arn';
 import { ClusterStateAssembler, type ListPart } from '../assemble-state';
 import type { AwsClients } from '../aws/aws-clients';
 import { failureReason } from '../aws/aws-errors';

@@ -4,7 +4,7 @@
 import { fromNodeProviderChain } from '@aws-sdk/credential-providers';
 import { KubeConfig } from '@kubernetes/client-node';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
-import type { ClusterSource } from '../../audit';
+import type { ClusterSource } from '../../pipeline/run-audit';
 import { createAwsClients } from '../aws/aws-clients';
 import { EksTokenCache } from '../aws/eks-token';
 import type { KubeTarget } from '../kube/list-resources';

@@ -6,9 +6,9 @@ import type {
   IamRole,
   OidcProvider,
   PodIdentityAssociation,
-} from '../../model/cluster-state';
-import { accountOfArn, partitionOfArn } from '../../policy/arn';
-import { parseTrustPolicy, trustPolicySize } from '../../policy/trust-policy-parse';
+} from '../../core/model/cluster-state';
+import { accountOfArn, partitionOfArn } from '../../core/policy/arn';
+import { parseTrustPolicy, trustPolicySize } from '../../core/policy/trust-policy-parse';
 import { parseCertificateBundle } from './certificates';
 import { asObject, at, optionalObject, optionalString, requiredString, stringArray } from './json-shape';
 

@@ -1,7 +1,7 @@
 // Parses base64 PEM bundles (caBundle, certificateAuthority.data) into certificates, at the source edge.
 
 import { X509Certificate } from 'node:crypto';
-import type { Certificate, CertificateBundle } from '../../model/cluster-state';
+import type { Certificate, CertificateBundle } from '../../core/model/cluster-state';
 
 const PEM_BLOCK = /-----BEGIN CERTIFICATE-----([\s\S]*?)-----END CERTIFICATE-----/g;
 

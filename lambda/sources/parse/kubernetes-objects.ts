@@ -13,7 +13,7 @@ import type {
   RuleWithOperations,
   ServiceAccount,
   VolumeMount,
-} from '../../model/cluster-state';
+} from '../../core/model/cluster-state';
 import { parseCertificateBundle } from './certificates';
 import {
   asObject,

@@ -3,7 +3,7 @@
 
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { ClusterState } from '../../model/cluster-state';
+import type { ClusterState } from '../../core/model/cluster-state';
 import { ClusterStateAssembler, LIST_PARTS, type ListPart } from '../assemble-state';
 import { asArray, asObject, at, ShapeError } from '../parse/json-shape';
 

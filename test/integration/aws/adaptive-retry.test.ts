@@ -6,10 +6,10 @@ import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { MOTO_ACCOUNT_ID, motoClients, recordRequests } from '../../../lambda/emulators/moto';
+import { seedMotoWithExample } from '../../../lambda/emulators/seed-moto';
 import { collectAws } from '../../../lambda/sources/aws/collect-aws';
 import { parseRole } from '../../../lambda/sources/parse/aws-objects';
-import { MOTO_ACCOUNT_ID, motoClients, recordRequests } from '../../support/moto';
-import { seedMotoWithExample } from '../../support/seed-moto';
 import { EXAMPLES } from '../../support/snapshot-dir';
 import { useMoto } from '../../support/use-moto';
 

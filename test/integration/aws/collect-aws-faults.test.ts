@@ -18,11 +18,16 @@ import {
 } from '@aws-sdk/client-iam';
 import { type AwsStub, mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
+import {
+  MOTO_ACCOUNT_ID,
+  MOTO_CREDENTIALS,
+  motoClients,
+  recordRequests,
+} from '../../../lambda/emulators/moto';
+import { seedMotoWithExample } from '../../../lambda/emulators/seed-moto';
 import { createAwsClients } from '../../../lambda/sources/aws/aws-clients';
 import { collectAws } from '../../../lambda/sources/aws/collect-aws';
 import { parsePodIdentityAssociation, parseRole } from '../../../lambda/sources/parse/aws-objects';
-import { MOTO_ACCOUNT_ID, MOTO_CREDENTIALS, motoClients, recordRequests } from '../../support/moto';
-import { seedMotoWithExample } from '../../support/seed-moto';
 import { EXAMPLES } from '../../support/snapshot-dir';
 import { useMoto } from '../../support/use-moto';
 

@@ -3,8 +3,10 @@ import { join } from 'node:path';
 import { CreateClusterCommand } from '@aws-sdk/client-eks';
 import { CreateRoleCommand } from '@aws-sdk/client-iam';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_OPTIONS } from '../../../lambda/checks/context';
-import { auditCluster } from '../../../lambda/engine/audit-cluster';
+import { DEFAULT_OPTIONS } from '../../../lambda/core/analysis/context';
+import { auditCluster } from '../../../lambda/core/engine/audit-cluster';
+import { MOTO_ACCOUNT_ID, motoClients, recordRequests } from '../../../lambda/emulators/moto';
+import { seedMotoWithExample } from '../../../lambda/emulators/seed-moto';
 import {
   type AwsCollection,
   AwsCollectionError,
@@ -14,8 +16,6 @@ import {
 } from '../../../lambda/sources/aws/collect-aws';
 import { parseCluster, parseOidcProvider, parseRole } from '../../../lambda/sources/parse/aws-objects';
 import { stateFromSnapshot } from '../../../lambda/sources/snapshot/snapshot';
-import { MOTO_ACCOUNT_ID, motoClients, recordRequests } from '../../support/moto';
-import { seedMotoWithExample } from '../../support/seed-moto';
 import { EXAMPLES, exampleItems } from '../../support/snapshot-dir';
 import { useMoto } from '../../support/use-moto';
 

@@ -1,7 +1,7 @@
 import { CreateRoleCommand, GetRoleCommand } from '@aws-sdk/client-iam';
 import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import { describe, expect, it } from 'vitest';
-import { MOTO_ACCOUNT_ID, motoClients, startMoto } from '../../support/moto';
+import { MOTO_ACCOUNT_ID, motoClients, startMoto } from '../../../lambda/emulators/moto';
 
 const EC2_TRUST = JSON.stringify({
   Version: '2012-10-17',

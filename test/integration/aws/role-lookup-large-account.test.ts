@@ -4,10 +4,10 @@
 import { CreateClusterCommand } from '@aws-sdk/client-eks';
 import { CreateRoleCommand, ListRolesCommand } from '@aws-sdk/client-iam';
 import { describe, expect, it } from 'vitest';
+import { MOTO_ACCOUNT_ID, motoClients, recordRequests } from '../../../lambda/emulators/moto';
 import type { AwsClients } from '../../../lambda/sources/aws/aws-clients';
 import { collectAws } from '../../../lambda/sources/aws/collect-aws';
 import { parseRole } from '../../../lambda/sources/parse/aws-objects';
-import { MOTO_ACCOUNT_ID, motoClients, recordRequests } from '../../support/moto';
 import { useMoto } from '../../support/use-moto';
 
 const ROLES_IN_ACCOUNT = 1100;

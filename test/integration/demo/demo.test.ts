@@ -2,7 +2,7 @@
 // examples/blog-incident, run twice. The expected findings are those of the example's README.
 
 import { describe, expect, it } from 'vitest';
-import { runDemo } from '../../../scripts/demo';
+import { runDemo } from '../../../lambda/cli/demo';
 import { runCli, runCommand } from '../../support/run-cli';
 import { EXAMPLES } from '../../support/snapshot-dir';
 

@@ -5,11 +5,11 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AuditReport, Finding } from '../../../lambda/model/finding';
-import { type FakeKubeApi, startFakeKubeApi } from '../../support/fake-kube-api';
-import { MOTO_CREDENTIALS, type MotoServer, motoClients, startMoto } from '../../support/moto';
+import type { AuditReport, Finding } from '../../../lambda/core/model/finding';
+import { type FakeKubeApi, startFakeKubeApi } from '../../../lambda/emulators/fake-kube-api';
+import { MOTO_CREDENTIALS, type MotoServer, motoClients, startMoto } from '../../../lambda/emulators/moto';
+import { exampleEksIdentities, seedMotoWithExample } from '../../../lambda/emulators/seed-moto';
 import { runCli } from '../../support/run-cli';
-import { exampleEksIdentities, seedMotoWithExample } from '../../support/seed-moto';
 import { EXAMPLES } from '../../support/snapshot-dir';
 
 const EXAMPLE = join(EXAMPLES, 'blog-incident');

@@ -3,10 +3,10 @@
 
 import { CreateClusterCommand } from '@aws-sdk/client-eks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type FakeKubeApi, type KubeObject, startFakeKubeApi } from '../../../lambda/emulators/fake-kube-api';
+import { MOTO_CREDENTIALS, type MotoServer, motoClients, startMoto } from '../../../lambda/emulators/moto';
 import { EksTokenCache } from '../../../lambda/sources/aws/eks-token';
 import { collectCluster } from '../../../lambda/sources/live/collect-cluster';
-import { type FakeKubeApi, type KubeObject, startFakeKubeApi } from '../../support/fake-kube-api';
-import { MOTO_CREDENTIALS, type MotoServer, motoClients, startMoto } from '../../support/moto';
 
 const CLUSTER = 'paged-namespaces';
 const REGION = 'eu-west-1';

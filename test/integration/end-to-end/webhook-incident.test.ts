@@ -8,25 +8,25 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { AuditReport, Finding } from '../../../lambda/model/finding';
-import { type FakeKubeApi, type KubeObject, startFakeKubeApi } from '../../support/fake-kube-api';
-import { issueCertificateAuthority } from '../../support/fake-kube-api/certificates';
-import { applyJsonPatch, type JsonValue } from '../../support/fake-kube-api/json-patch';
-import { kubectl } from '../../support/fake-kube-api/kubectl';
+import type { AuditReport, Finding } from '../../../lambda/core/model/finding';
+import { type FakeKubeApi, type KubeObject, startFakeKubeApi } from '../../../lambda/emulators/fake-kube-api';
+import { issueCertificateAuthority } from '../../../lambda/emulators/fake-kube-api/certificates';
+import { applyJsonPatch, type JsonValue } from '../../../lambda/emulators/fake-kube-api/json-patch';
+import { kubectl } from '../../../lambda/emulators/fake-kube-api/kubectl';
 import {
   type ScriptedWebhook,
   startScriptedWebhook,
   withCaBundle,
-} from '../../support/fake-kube-api/scripted-webhook';
-import { MOTO_CREDENTIALS, type MotoServer, motoClients, startMoto } from '../../support/moto';
+} from '../../../lambda/emulators/fake-kube-api/scripted-webhook';
+import { MOTO_CREDENTIALS, type MotoServer, motoClients, startMoto } from '../../../lambda/emulators/moto';
 import {
   type PodIdentityWebhook,
   startPodIdentityWebhook,
   type WebhookEntryOverrides,
-} from '../../support/pod-identity-webhook';
+} from '../../../lambda/emulators/pod-identity-webhook';
+import { exampleEksIdentities, seedMotoWithExample } from '../../../lambda/emulators/seed-moto';
 import { runRemediationCommand, withoutAwsSettings } from '../../support/remediation-shell';
 import { ROOT, runCli } from '../../support/run-cli';
-import { exampleEksIdentities, seedMotoWithExample } from '../../support/seed-moto';
 import { EXAMPLES } from '../../support/snapshot-dir';
 
 type Json = Record<string, unknown>;
@@ -223,7 +223,7 @@ async function audit(...extra: string[]) {
 
 const ofCheck = (findings: readonly Finding[], check: string) =>
   findings.filter((finding) => finding.check === check);
-// Every CA here is issued for one day (test/support/fake-kube-api/certificates.ts), so IRSA-W03 rightly
+// Every CA here is issued for one day (lambda/emulators/fake-kube-api/certificates.ts), so IRSA-W03 rightly
 // warns, at medium, that a caBundle certificate expires within 30 days: true, and no part of the incident.
 const expiresSoon = (finding: Finding) => finding.check === 'IRSA-W03' && finding.severity === 'medium';
 const checksOf = (findings: readonly Finding[]) =>

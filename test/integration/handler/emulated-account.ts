@@ -16,8 +16,8 @@ import {
   ReceiveMessageCommand,
   SQSClient,
 } from '@aws-sdk/client-sqs';
-import type { AuditReport } from '../../../lambda/model/finding';
-import { MOTO_CREDENTIALS } from '../../support/moto';
+import type { AuditReport } from '../../../lambda/core/model/finding';
+import { MOTO_CREDENTIALS } from '../../../lambda/emulators/moto';
 
 export const REGION = 'eu-west-1';
 

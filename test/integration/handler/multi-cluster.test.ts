@@ -6,17 +6,17 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { CreateClusterCommand } from '@aws-sdk/client-eks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ScheduledAuditSummary } from '../../../lambda/run-scheduled-audit';
-import { createHandler } from '../../../lambda/scheduled-handler';
-import { type FakeKubeApi, startFakeKubeApi } from '../../support/fake-kube-api';
+import { type FakeKubeApi, startFakeKubeApi } from '../../../lambda/emulators/fake-kube-api';
 import {
   MOTO_ACCOUNT_ID,
   MOTO_CREDENTIALS,
   type MotoServer,
   motoClients,
   startMoto,
-} from '../../support/moto';
-import { exampleEksIdentities, seedMotoWithExample } from '../../support/seed-moto';
+} from '../../../lambda/emulators/moto';
+import { exampleEksIdentities, seedMotoWithExample } from '../../../lambda/emulators/seed-moto';
+import type { ScheduledAuditSummary } from '../../../lambda/pipeline/run-scheduled-audit';
+import { createHandler } from '../../../lambda/pipeline/scheduled-handler';
 import { EXAMPLES } from '../../support/snapshot-dir';
 import {
   type AlertSinks,

@@ -3,17 +3,17 @@
 
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { InvocationContext } from '../../../lambda/run-scheduled-audit';
-import { createHandler, PublishError } from '../../../lambda/scheduled-handler';
-import { type FakeKubeApi, startFakeKubeApi } from '../../support/fake-kube-api';
+import { type FakeKubeApi, startFakeKubeApi } from '../../../lambda/emulators/fake-kube-api';
 import {
   MOTO_ACCOUNT_ID,
   MOTO_CREDENTIALS,
   type MotoServer,
   motoClients,
   startMoto,
-} from '../../support/moto';
-import { exampleEksIdentities, seedMotoWithExample } from '../../support/seed-moto';
+} from '../../../lambda/emulators/moto';
+import { exampleEksIdentities, seedMotoWithExample } from '../../../lambda/emulators/seed-moto';
+import { createHandler, PublishError } from '../../../lambda/pipeline/scheduled-handler';
+import type { InvocationContext } from '../../../lambda/pipeline/structured-log';
 import { EXAMPLES, exampleItems } from '../../support/snapshot-dir';
 import {
   type AlertSinks,

@@ -3,14 +3,14 @@
 // reinvocation, sideEffects on dry runs, service references, and the built-in admission around the webhooks.
 
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type FakeKubeApi, type KubeObject, startFakeKubeApi } from '../../support/fake-kube-api';
-import { rawRequest } from '../../support/fake-kube-api/raw-request';
+import { type FakeKubeApi, type KubeObject, startFakeKubeApi } from '../../../lambda/emulators/fake-kube-api';
+import { rawRequest } from '../../../lambda/emulators/fake-kube-api/raw-request';
 import {
   admissionAnswer,
   denialAnswer,
   type ScriptedWebhook,
   startScriptedWebhook,
-} from '../../support/fake-kube-api/scripted-webhook';
+} from '../../../lambda/emulators/fake-kube-api/scripted-webhook';
 
 type Json = Record<string, unknown>;
 

@@ -2,7 +2,11 @@
 // (Appendix A) and the JSON Pointer examples of RFC 6901 (section 5), which evanphx/json-patch also follows.
 
 import { describe, expect, it } from 'vitest';
-import { applyJsonPatch, JsonPatchError, type JsonValue } from '../../support/fake-kube-api/json-patch';
+import {
+  applyJsonPatch,
+  JsonPatchError,
+  type JsonValue,
+} from '../../../lambda/emulators/fake-kube-api/json-patch';
 
 describe('applyJsonPatch on the examples of RFC 6902 Appendix A', () => {
   it.each<[string, JsonValue, unknown, JsonValue]>([

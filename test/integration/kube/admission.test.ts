@@ -7,16 +7,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CoreV1Api, KubeConfig, type V1Pod } from '@kubernetes/client-node';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type FakeKubeApi, startFakeKubeApi } from '../../support/fake-kube-api';
-import { kubectl } from '../../support/fake-kube-api/kubectl';
-import { rawRequest } from '../../support/fake-kube-api/raw-request';
-import { startScriptedWebhook, withCaBundle } from '../../support/fake-kube-api/scripted-webhook';
+import { type FakeKubeApi, startFakeKubeApi } from '../../../lambda/emulators/fake-kube-api';
+import { kubectl } from '../../../lambda/emulators/fake-kube-api/kubectl';
+import { rawRequest } from '../../../lambda/emulators/fake-kube-api/raw-request';
+import { startScriptedWebhook, withCaBundle } from '../../../lambda/emulators/fake-kube-api/scripted-webhook';
 import {
   type PodIdentityWebhook,
   SKIP_POD_IDENTITY_WEBHOOK_LABEL,
   startPodIdentityWebhook,
   type WebhookEntryOverrides,
-} from '../../support/pod-identity-webhook';
+} from '../../../lambda/emulators/pod-identity-webhook';
 import { EXAMPLES, exampleItems } from '../../support/snapshot-dir';
 
 type Json = Record<string, unknown>;

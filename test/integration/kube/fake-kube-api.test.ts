@@ -7,8 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type FakeKubeApi, startFakeKubeApi, testEksToken } from '../../support/fake-kube-api';
-import { kubectl } from '../../support/fake-kube-api/kubectl';
+import { type FakeKubeApi, startFakeKubeApi, testEksToken } from '../../../lambda/emulators/fake-kube-api';
+import { kubectl } from '../../../lambda/emulators/fake-kube-api/kubectl';
 import { EXAMPLES, exampleItems } from '../../support/snapshot-dir';
 
 const CLUSTER = 'platform-prod';

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { type FakeKubeApi, type KubeObject, startFakeKubeApi } from '../../../lambda/emulators/fake-kube-api';
 import { createEksToken } from '../../../lambda/sources/aws/eks-token';
 import {
   KubeApiError,
@@ -15,7 +16,6 @@ import {
   type ListOptions,
   listPages,
 } from '../../../lambda/sources/kube/list-resources';
-import { type FakeKubeApi, type KubeObject, startFakeKubeApi } from '../../support/fake-kube-api';
 import { EXAMPLES, exampleItems } from '../../support/snapshot-dir';
 
 const CLUSTER = 'platform-prod';

@@ -5,12 +5,12 @@
 import { randomUUID } from 'node:crypto';
 import { request } from 'node:https';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type FakeKubeApi, type KubeObject, startFakeKubeApi } from '../../support/fake-kube-api';
+import { type FakeKubeApi, type KubeObject, startFakeKubeApi } from '../../../lambda/emulators/fake-kube-api';
 import {
   type PodIdentityWebhook,
   type PodIdentityWebhookOptions,
   startPodIdentityWebhook,
-} from '../../support/pod-identity-webhook';
+} from '../../../lambda/emulators/pod-identity-webhook';
 import { exampleItems } from '../../support/snapshot-dir';
 
 type Json = Record<string, unknown>;

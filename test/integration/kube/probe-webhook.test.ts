@@ -5,14 +5,14 @@
 import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type ProbeCandidate, probeWebhook } from '../../../lambda/sources/kube/probe-webhook';
-import { type FakeKubeApi, type KubeObject, startFakeKubeApi } from '../../support/fake-kube-api';
-import { issueCertificateAuthority } from '../../support/fake-kube-api/certificates';
+import { type FakeKubeApi, type KubeObject, startFakeKubeApi } from '../../../lambda/emulators/fake-kube-api';
+import { issueCertificateAuthority } from '../../../lambda/emulators/fake-kube-api/certificates';
 import {
   type PodIdentityWebhook,
   startPodIdentityWebhook,
   type WebhookEntryOverrides,
-} from '../../support/pod-identity-webhook';
+} from '../../../lambda/emulators/pod-identity-webhook';
+import { type ProbeCandidate, probeWebhook } from '../../../lambda/sources/kube/probe-webhook';
 import { EXAMPLES, exampleItems } from '../../support/snapshot-dir';
 
 type Json = Record<string, unknown>;

@@ -14,8 +14,9 @@ import {
 } from '@aws-sdk/client-cloudwatch';
 import { HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { summarize } from '../../../lambda/engine/audit-cluster';
-import type { AuditReport, Finding, Severity } from '../../../lambda/model/finding';
+import { summarize } from '../../../lambda/core/engine/audit-cluster';
+import type { AuditReport, Finding, Severity } from '../../../lambda/core/model/finding';
+import { MOTO_CREDENTIALS } from '../../../lambda/emulators/moto';
 import {
   type AggregateDependencies,
   aggregateRun,
@@ -33,7 +34,6 @@ import {
   type TargetItem,
 } from '../../../lambda/organization/run-objects';
 import { ReportStore } from '../../../lambda/sinks/report-store';
-import { MOTO_CREDENTIALS } from '../../support/moto';
 import { useMoto } from '../../support/use-moto';
 import {
   type AlertSinks,

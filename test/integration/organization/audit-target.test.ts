@@ -4,7 +4,8 @@
 
 import { ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { AuditReport } from '../../../lambda/model/finding';
+import type { AuditReport } from '../../../lambda/core/model/finding';
+import { assumeRoleFaults, MOTO_CREDENTIALS, stsError } from '../../../lambda/emulators/moto';
 import {
   type AuditTargetDependencies,
   auditTarget,
@@ -13,7 +14,6 @@ import {
 } from '../../../lambda/organization/audit-target';
 import { loadAuditTargetConfig } from '../../../lambda/organization/organization-config';
 import type { ClusterResultRecord } from '../../../lambda/organization/run-objects';
-import { assumeRoleFaults, MOTO_CREDENTIALS, stsError } from '../../support/moto';
 import { type AlertSinks, createAlertSinks, readReportObject } from '../handler/emulated-account';
 import {
   type EmulatedOrganization,
@@ -84,7 +84,7 @@ const eventFor = (account: string, cluster: string, runId = 'run-target') => ({
 });
 
 // What examples/healthy has (its README: IRSA-W06, info) and, served by the fake, IRSA-W03 at medium: the webhook
-// trusts the fake's CA, issued for one day (test/support/fake-kube-api/certificates.ts), so it rightly expires soon.
+// trusts the fake's CA, issued for one day (lambda/emulators/fake-kube-api/certificates.ts), so it rightly expires soon.
 const HEALTHY_FINDINGS = [
   ['IRSA-W03', 'medium', true],
   ['IRSA-W06', 'info', undefined],

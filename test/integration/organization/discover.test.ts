@@ -20,21 +20,21 @@ import {
 } from '@aws-sdk/client-sfn';
 import { beforeEach, describe, expect, it } from 'vitest';
 import {
+  accountClients,
+  assumeRoleFaults,
+  MOTO_CREDENTIALS,
+  MOTO_DEFAULT_ACCOUNT_ID,
+  stsError,
+} from '../../../lambda/emulators/moto';
+import {
   createDiscoverDependencies,
   createDiscoverHandler,
   discoverTargets,
 } from '../../../lambda/organization/discover';
 import { loadDiscoverConfig } from '../../../lambda/organization/organization-config';
 import type { DiscoveryDocument, TargetItem } from '../../../lambda/organization/run-objects';
-import type { LogValue } from '../../../lambda/run-scheduled-audit';
+import type { LogValue } from '../../../lambda/pipeline/structured-log';
 import type { AwsClients } from '../../../lambda/sources/aws/aws-clients';
-import {
-  accountClients,
-  assumeRoleFaults,
-  MOTO_CREDENTIALS,
-  MOTO_DEFAULT_ACCOUNT_ID,
-  stsError,
-} from '../../support/moto';
 import { useMoto } from '../../support/use-moto';
 import { type AlertSinks, createAlertSinks } from '../handler/emulated-account';
 

@@ -10,17 +10,17 @@ import { join } from 'node:path';
 import { CreateClusterCommand } from '@aws-sdk/client-eks';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import type { AwsCredentialIdentity } from '@smithy/types';
-import type { AuditTargetDependencies } from '../../../lambda/organization/audit-target';
-import type { MemberSession } from '../../../lambda/organization/member-session';
 import {
   type FakeKubeApi,
   type KubeObject,
   startFakeKubeApi,
   type TestAwsCredentials,
-} from '../../support/fake-kube-api';
-import { withCaBundle } from '../../support/fake-kube-api/scripted-webhook';
-import { accountClients, type MotoServer, startMoto } from '../../support/moto';
-import { exampleEksIdentities, seedMotoWithExample } from '../../support/seed-moto';
+} from '../../../lambda/emulators/fake-kube-api';
+import { withCaBundle } from '../../../lambda/emulators/fake-kube-api/scripted-webhook';
+import { accountClients, type MotoServer, startMoto } from '../../../lambda/emulators/moto';
+import { exampleEksIdentities, seedMotoWithExample } from '../../../lambda/emulators/seed-moto';
+import type { AuditTargetDependencies } from '../../../lambda/organization/audit-target';
+import type { MemberSession } from '../../../lambda/organization/member-session';
 import { copyExample, EXAMPLES, type SnapshotCopy } from '../../support/snapshot-dir';
 
 export const HOME_REGION = 'eu-west-1';

@@ -7,7 +7,8 @@
 
 import { HeadObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AuditReport } from '../../../lambda/model/finding';
+import type { AuditReport } from '../../../lambda/core/model/finding';
+import { assumeRoleFaults, MOTO_CREDENTIALS, stsError } from '../../../lambda/emulators/moto';
 import {
   createAggregateHandler,
   type OrganizationSummaryOutput,
@@ -16,7 +17,6 @@ import { auditTarget, createAuditTargetDependencies } from '../../../lambda/orga
 import { createDiscoverHandler } from '../../../lambda/organization/discover';
 import { loadAuditTargetConfig } from '../../../lambda/organization/organization-config';
 import type { ClusterResultRecord, TargetItem } from '../../../lambda/organization/run-objects';
-import { assumeRoleFaults, MOTO_CREDENTIALS, stsError } from '../../support/moto';
 import {
   type AlertSinks,
   createAlertSinks,

@@ -11,16 +11,16 @@ import {
 } from '@aws-sdk/client-cloudwatch';
 import { type AwsStub, mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
-import { CHECKS } from '../../../lambda/checks/registry';
-import { auditCluster } from '../../../lambda/engine/audit-cluster';
-import type { ClusterState } from '../../../lambda/model/cluster-state';
+import { CHECKS } from '../../../lambda/core/checks/registry';
+import { auditCluster } from '../../../lambda/core/engine/audit-cluster';
+import type { ClusterState } from '../../../lambda/core/model/cluster-state';
+import { motoSinkClients } from '../../../lambda/emulators/moto';
 import {
   type ClusterRunResult,
   MetricsPublishError,
   metricData,
   publishMetrics,
 } from '../../../lambda/sinks/metrics';
-import { motoSinkClients } from '../../support/moto';
 import { healthyState, NOW, pod, roleArn } from '../../support/state-builder';
 import { useMoto } from '../../support/use-moto';
 

@@ -13,13 +13,10 @@ import {
 import { CreateTopicCommand, PublishCommand, SNSServiceException } from '@aws-sdk/client-sns';
 import { type AwsStub, mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { auditCluster } from '../../../lambda/engine/audit-cluster';
-import type { ClusterState } from '../../../lambda/model/cluster-state';
-import type { ClusterReport, Finding } from '../../../lambda/model/finding';
-import { unreachableState } from '../../../lambda/run-scheduled-audit';
-import type { EvaluationOptions } from '../../../lambda/sinks/drift';
-import { type PublishClusterInput, publishClusterReport } from '../../../lambda/sinks/publish-cluster';
-import { ReportStore } from '../../../lambda/sinks/report-store';
+import type { EvaluationOptions } from '../../../lambda/core/drift/drift';
+import { auditCluster } from '../../../lambda/core/engine/audit-cluster';
+import type { ClusterState } from '../../../lambda/core/model/cluster-state';
+import type { ClusterReport, Finding } from '../../../lambda/core/model/finding';
 import {
   type AlertInbox,
   MOTO_ACCOUNT_ID,
@@ -27,7 +24,10 @@ import {
   motoSinkClients,
   type SnsNotification,
   subscribeInbox,
-} from '../../support/moto';
+} from '../../../lambda/emulators/moto';
+import { unreachableState } from '../../../lambda/pipeline/audit-one-cluster';
+import { type PublishClusterInput, publishClusterReport } from '../../../lambda/sinks/publish-cluster';
+import { ReportStore } from '../../../lambda/sinks/report-store';
 import { CLUSTER_NAME, healthyState, NOW, pod, REGION, roleArn } from '../../support/state-builder';
 import { useMoto } from '../../support/use-moto';
 

@@ -8,10 +8,10 @@ import {
   PutObjectCommand,
 } from '@aws-sdk/client-s3';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { auditCluster } from '../../../lambda/engine/audit-cluster';
-import type { AuditReport } from '../../../lambda/model/finding';
+import { auditCluster } from '../../../lambda/core/engine/audit-cluster';
+import type { AuditReport } from '../../../lambda/core/model/finding';
+import { MOTO_ACCOUNT_ID, motoSinkClients } from '../../../lambda/emulators/moto';
 import { ReportStore, ReportStoreError } from '../../../lambda/sinks/report-store';
-import { MOTO_ACCOUNT_ID, motoSinkClients } from '../../support/moto';
 import { CLUSTER_NAME, healthyState, NOW, pod, REGION } from '../../support/state-builder';
 import { useMoto } from '../../support/use-moto';
 

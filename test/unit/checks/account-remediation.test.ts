@@ -3,9 +3,9 @@
 // a real STS call instead of blaming a condition.
 
 import { describe, expect, it } from 'vitest';
-import type { FindingDraft } from '../../../lambda/checks/check';
-import { AuditContext } from '../../../lambda/checks/context';
-import { CHECKS } from '../../../lambda/checks/registry';
+import { AuditContext } from '../../../lambda/core/analysis/context';
+import type { FindingDraft } from '../../../lambda/core/checks/check';
+import { CHECKS } from '../../../lambda/core/checks/registry';
 import a01OtherAccountCluster from '../../fixtures/checks/irsa-a01/fail.provider-for-other-account-cluster';
 import a01Untrusted from '../../fixtures/checks/irsa-a01/fail.stale-provider-in-cluster-region';
 import a01StillTrusted from '../../fixtures/checks/irsa-a01/fail.stale-provider-still-trusted';

@@ -2,9 +2,9 @@
 // Discovers every fixture under test/fixtures/checks/<check-id>/ and runs its check against it.
 
 import { describe, expect, it } from 'vitest';
-import type { FindingDraft } from '../../../lambda/checks/check';
-import { AuditContext } from '../../../lambda/checks/context';
-import { CHECKS } from '../../../lambda/checks/registry';
+import { AuditContext } from '../../../lambda/core/analysis/context';
+import type { FindingDraft } from '../../../lambda/core/checks/check';
+import { CHECKS } from '../../../lambda/core/checks/registry';
 import { type CheckFixture, optionsOf } from '../../support/check-fixture';
 
 const modules = import.meta.glob<{ default: CheckFixture }>('../../fixtures/checks/*/*.ts', { eager: true });

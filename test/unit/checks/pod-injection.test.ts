@@ -2,11 +2,11 @@
 // both variables and a reachable token, or a half-set pair the webhook refused to complete.
 
 import { describe, expect, it } from 'vitest';
-import type { FindingDraft } from '../../../lambda/checks/check';
-import { AuditContext } from '../../../lambda/checks/context';
-import { type ContainerCredentials, podInjection } from '../../../lambda/checks/pod-injection';
-import { CHECKS } from '../../../lambda/checks/registry';
-import type { Container, EnvVar } from '../../../lambda/model/cluster-state';
+import { AuditContext } from '../../../lambda/core/analysis/context';
+import { type ContainerCredentials, podInjection } from '../../../lambda/core/analysis/pod-injection';
+import type { FindingDraft } from '../../../lambda/core/checks/check';
+import { CHECKS } from '../../../lambda/core/checks/registry';
+import type { Container, EnvVar } from '../../../lambda/core/model/cluster-state';
 import p01RoleArnOnly from '../../fixtures/checks/irsa-p01/fail.container-sets-role-arn-only';
 import p05Istio from '../../fixtures/checks/irsa-p05/fail.istio-proxy-added-after-webhook';
 import p05IfNeeded from '../../fixtures/checks/irsa-p05/fail.sidecar-without-credentials-reinvocation-if-needed';

@@ -1,8 +1,8 @@
 // Pod findings tell how to get the pod re-created for its controller, since only a fresh CREATE is mutated.
 
 import { describe, expect, it } from 'vitest';
-import { howToRecreatePod, podController } from '../../../lambda/checks/remediation';
-import type { Pod } from '../../../lambda/model/cluster-state';
+import { howToRecreatePod, podController } from '../../../lambda/core/analysis/remediation';
+import type { Pod } from '../../../lambda/core/model/cluster-state';
 import { pod } from '../../support/state-builder';
 
 const deploymentPod = pod('payments', 'orders-api-6c8f7d9b4d-49rw9', 'orders-api', undefined, {

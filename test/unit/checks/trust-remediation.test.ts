@@ -2,9 +2,9 @@
 // findings the exact annotation value, as SPEC §4 asks of every remediation.
 
 import { describe, expect, it } from 'vitest';
-import type { FindingDraft } from '../../../lambda/checks/check';
-import { AuditContext } from '../../../lambda/checks/context';
-import { CHECKS } from '../../../lambda/checks/registry';
+import { AuditContext } from '../../../lambda/core/analysis/context';
+import type { FindingDraft } from '../../../lambda/core/checks/check';
+import { CHECKS } from '../../../lambda/core/checks/registry';
 import s01AssumedRole from '../../fixtures/checks/irsa-s01/fail.assumed-role-arn';
 import s01LeadingSpace from '../../fixtures/checks/irsa-s01/fail.leading-space';
 import s01QuotedValue from '../../fixtures/checks/irsa-s01/fail.quoted-value';

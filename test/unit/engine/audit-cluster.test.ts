@@ -1,13 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import type { Check } from '../../../lambda/checks/check';
-import { buildRegistry, CHECKS, checkById, RegistryError } from '../../../lambda/checks/registry';
+import type { Check } from '../../../lambda/core/checks/check';
+import { buildRegistry, CHECKS, checkById, RegistryError } from '../../../lambda/core/checks/registry';
 import {
   auditCluster,
   compareFindings,
   fingerprint,
   sortFindings,
-} from '../../../lambda/engine/audit-cluster';
-import { SEVERITIES } from '../../../lambda/model/finding';
+} from '../../../lambda/core/engine/audit-cluster';
+import { SEVERITIES } from '../../../lambda/core/model/finding';
 import { healthyState, NOW, pod } from '../../support/state-builder';
 
 const options = { now: NOW, webhookName: 'iam-for-pods.amazonaws.com' };

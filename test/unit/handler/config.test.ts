@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../../../lambda/config';
-import { createHandler } from '../../../lambda/scheduled-handler';
+import { ConfigError, loadConfig } from '../../../lambda/pipeline/config';
+import { createHandler } from '../../../lambda/pipeline/scheduled-handler';
 
 const TOPIC = 'arn:aws:sns:eu-west-1:111122223333:irsa-auditor-alerts';
 const minimal = { AWS_REGION: 'eu-west-1', TOPIC_ARN: TOPIC, REPORTS_BUCKET: 'irsa-auditor-reports' };

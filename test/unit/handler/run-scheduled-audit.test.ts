@@ -2,18 +2,20 @@ import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { describe, expect, it } from 'vitest';
-import { loadConfig } from '../../../lambda/config';
-import { auditCluster } from '../../../lambda/engine/audit-cluster';
+import { auditCluster } from '../../../lambda/core/engine/audit-cluster';
 import {
   clusterDeadlineMs,
   collectWithin,
-  jsonLineLog,
+  withoutNamespaces,
+} from '../../../lambda/pipeline/audit-one-cluster';
+import { loadConfig } from '../../../lambda/pipeline/config';
+import {
   runIdOf,
   runScheduledAudit,
   type ScheduledAuditDependencies,
   ScheduledAuditError,
-  withoutNamespaces,
-} from '../../../lambda/run-scheduled-audit';
+} from '../../../lambda/pipeline/run-scheduled-audit';
+import { jsonLineLog } from '../../../lambda/pipeline/structured-log';
 import { ReportStore } from '../../../lambda/sinks/report-store';
 import {
   healthyState,

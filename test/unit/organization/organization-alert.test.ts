@@ -1,7 +1,7 @@
 // The organization's summary alert: subject, grouping by account/region/cluster, and SNS's size limit.
 
 import { describe, expect, it } from 'vitest';
-import type { Finding } from '../../../lambda/model/finding';
+import type { Finding } from '../../../lambda/core/model/finding';
 import {
   buildOrganizationAlert,
   type ChangeGroup,

@@ -1,13 +1,13 @@
 // The organization steps' configuration: defaults, every problem named at once, the contract's variable names.
 
 import { describe, expect, it } from 'vitest';
-import { ConfigError } from '../../../lambda/config';
 import {
   loadAggregateConfig,
   loadAuditTargetConfig,
   loadDiscoverConfig,
   ORGANIZATION_VARIABLES,
 } from '../../../lambda/organization/organization-config';
+import { ConfigError } from '../../../lambda/pipeline/config';
 
 const COMMON = { AWS_REGION: 'eu-west-1', REPORTS_BUCKET: 'irsa-reports', EXTERNAL_ID: 'external-id-1' };
 

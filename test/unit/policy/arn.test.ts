@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { parseRoleArn } from '../../../lambda/policy/arn';
-import { normalizeIssuer, sameIssuer } from '../../../lambda/policy/issuer';
+import { parseRoleArn } from '../../../lambda/core/policy/arn';
+import { normalizeIssuer, sameIssuer } from '../../../lambda/core/policy/issuer';
 
 describe('parseRoleArn', () => {
   it.each([

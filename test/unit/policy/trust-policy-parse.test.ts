@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { TrustPolicy } from '../../../lambda/policy/trust-policy-document';
-import { parseTrustPolicy, trustPolicySize } from '../../../lambda/policy/trust-policy-parse';
+import type { TrustPolicy } from '../../../lambda/core/policy/trust-policy-document';
+import { parseTrustPolicy, trustPolicySize } from '../../../lambda/core/policy/trust-policy-parse';
 
 const ISSUER = 'oidc.eks.eu-west-1.amazonaws.com/id/5C0A2F34B8D1E9F3A7C6B5D4E3F2A1B0';
 const PROVIDER = `arn:aws:iam::111122223333:oidc-provider/${ISSUER}`;

@@ -6,9 +6,9 @@ import {
   globMatches,
   type TrustRequest,
   webIdentityRequest,
-} from '../../../lambda/policy/trust-policy';
-import type { TrustPolicy } from '../../../lambda/policy/trust-policy-document';
-import { parseTrustPolicy } from '../../../lambda/policy/trust-policy-parse';
+} from '../../../lambda/core/policy/trust-policy';
+import type { TrustPolicy } from '../../../lambda/core/policy/trust-policy-document';
+import { parseTrustPolicy } from '../../../lambda/core/policy/trust-policy-parse';
 
 const ISSUER = 'oidc.eks.eu-west-1.amazonaws.com/id/5C0A2F34B8D1E9F3A7C6B5D4E3F2A1B0';
 const OTHER_ISSUER = 'oidc.eks.eu-west-1.amazonaws.com/id/9F8E7D6C5B4A39281706F5E4D3C2B1A0';

@@ -3,12 +3,12 @@
 
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { Check, FindingDraft } from '../../../lambda/checks/check';
-import type { AuditOptions } from '../../../lambda/checks/context';
-import { CHECKS } from '../../../lambda/checks/registry';
-import { auditCluster } from '../../../lambda/engine/audit-cluster';
-import type { ClusterState } from '../../../lambda/model/cluster-state';
-import { type ClusterReport, SEVERITIES } from '../../../lambda/model/finding';
+import type { AuditOptions } from '../../../lambda/core/analysis/context';
+import type { Check, FindingDraft } from '../../../lambda/core/checks/check';
+import { CHECKS } from '../../../lambda/core/checks/registry';
+import { auditCluster } from '../../../lambda/core/engine/audit-cluster';
+import type { ClusterState } from '../../../lambda/core/model/cluster-state';
+import { type ClusterReport, SEVERITIES } from '../../../lambda/core/model/finding';
 import { SnapshotError, stateFromSnapshot } from '../../../lambda/sources/snapshot/snapshot';
 import {
   auditTime,

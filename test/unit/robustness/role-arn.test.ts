@@ -3,7 +3,7 @@
 
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { accountOfArn, parseRoleArn, partitionOfArn } from '../../../lambda/policy/arn';
+import { accountOfArn, parseRoleArn, partitionOfArn } from '../../../lambda/core/policy/arn';
 import { arnWrapping, roleArnOf, roleArnParts, roleArnText, runs } from '../../support/arbitraries';
 
 describe('role ARN parsing robustness', () => {

@@ -3,7 +3,7 @@
 
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { ClusterState } from '../../../lambda/model/cluster-state';
+import type { ClusterState } from '../../../lambda/core/model/cluster-state';
 import { SNAPSHOT_FILES, SnapshotError, stateFromSnapshot } from '../../../lambda/sources/snapshot/snapshot';
 import {
   damagedSnapshot,

@@ -7,9 +7,9 @@ import {
   evaluateTrust,
   evaluateWebIdentityTrust,
   type TrustDecision,
-} from '../../../lambda/policy/trust-policy';
-import type { TrustPolicy } from '../../../lambda/policy/trust-policy-document';
-import { parseTrustPolicy, trustPolicySize } from '../../../lambda/policy/trust-policy-parse';
+} from '../../../lambda/core/policy/trust-policy';
+import type { TrustPolicy } from '../../../lambda/core/policy/trust-policy-document';
+import { parseTrustPolicy, trustPolicySize } from '../../../lambda/core/policy/trust-policy-parse';
 import {
   ISSUER,
   OLD_ISSUER,

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { summarize } from '../../../lambda/engine/audit-cluster';
-import type { ClusterReport, Finding, Severity } from '../../../lambda/model/finding';
+import type { Drift } from '../../../lambda/core/drift/drift';
+import { summarize } from '../../../lambda/core/engine/audit-cluster';
+import type { ClusterReport, Finding, Severity } from '../../../lambda/core/model/finding';
 import { alertSubject, buildAlert } from '../../../lambda/sinks/alerts';
-import type { Drift } from '../../../lambda/sinks/drift';
 
 const RUN_AT = new Date('2026-11-28T12:00:00Z');
 const REPORT_URI =

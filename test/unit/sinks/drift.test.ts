@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { auditCluster } from '../../../lambda/engine/audit-cluster';
-import type { ClusterState } from '../../../lambda/model/cluster-state';
-import type { ClusterReport, Finding } from '../../../lambda/model/finding';
-import { baselineAfter, driftOf, hasDrift, unevaluatedChecks } from '../../../lambda/sinks/drift';
+import { baselineAfter, driftOf, hasDrift, unevaluatedChecks } from '../../../lambda/core/drift/drift';
+import { auditCluster } from '../../../lambda/core/engine/audit-cluster';
+import type { ClusterState } from '../../../lambda/core/model/cluster-state';
+import type { ClusterReport, Finding } from '../../../lambda/core/model/finding';
 import { healthyState, NOW, pod, roleArn } from '../../support/state-builder';
 
 const options = { now: NOW, webhookName: 'iam-for-pods.amazonaws.com' };

@@ -1,8 +1,8 @@
 import type { MetricDatum } from '@aws-sdk/client-cloudwatch';
 import { describe, expect, it } from 'vitest';
-import { CHECKS } from '../../../lambda/checks/registry';
-import { summarize } from '../../../lambda/engine/audit-cluster';
-import type { ClusterReport, Finding, Severity } from '../../../lambda/model/finding';
+import { CHECKS } from '../../../lambda/core/checks/registry';
+import { summarize } from '../../../lambda/core/engine/audit-cluster';
+import type { ClusterReport, Finding, Severity } from '../../../lambda/core/model/finding';
 import { type ClusterRunResult, metricBatches, metricData } from '../../../lambda/sinks/metrics';
 
 const AT = new Date('2026-11-28T12:00:00Z');

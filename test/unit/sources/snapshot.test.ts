@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { AuditContext } from '../../../lambda/checks/context';
-import { parseRoleArn } from '../../../lambda/policy/arn';
+import { AuditContext } from '../../../lambda/core/analysis/context';
+import { parseRoleArn } from '../../../lambda/core/policy/arn';
 import { loadSnapshot, SnapshotError } from '../../../lambda/sources/snapshot/snapshot';
 import { copyExample, EXAMPLES, exampleItems, type SnapshotCopy } from '../../support/snapshot-dir';
 

@@ -1,0 +1,167 @@
+// The engine: run every registered check over one ClusterState and build that cluster's report.
+
+import { createHash } from 'node:crypto';
+import { AuditContext, type AuditOptions } from '../analysis/context';
+import type { Check, FindingDraft } from '../checks/check';
+import { CHECKS, checkById } from '../checks/registry';
+import { CHECK_FAILED_ID } from '../checks/x03-check-failed';
+import type { ClusterState, ResourceType } from '../model/cluster-state';
+import {
+  type ClusterReport,
+  type Finding,
+  SEVERITIES,
+  type Severity,
+  type SeveritySummary,
+  severityRank,
+} from '../model/finding';
+
+// An unreachable cluster means nothing could be read from its API server.
+const KUBERNETES_RESOURCES: readonly ResourceType[] = [
+  'serviceAccounts',
+  'pods',
+  'mutatingWebhookConfigurations',
+  'namespaces',
+];
+
+/** Audits one cluster: never throws; a check that throws becomes an IRSA-X03 finding. */
+export function auditCluster(
+  state: ClusterState,
+  options: AuditOptions,
+  checks: readonly Check[] = CHECKS,
+): ClusterReport {
+  const findings = runChecks(state, options, checks);
+  const unique = sortFindings(deduplicate(findings));
+  const { cluster } = state;
+  return {
+    name: cluster.name,
+    ...(cluster.arn === undefined ? {} : { arn: cluster.arn }),
+    ...(cluster.region === undefined ? {} : { region: cluster.region }),
+    ...(cluster.accountId === undefined ? {} : { accountId: cluster.accountId }),
+    summary: summarize(unique),
+    findings: unique,
+  };
+}
+
+function runChecks(state: ClusterState, options: AuditOptions, checks: readonly Check[]): Finding[] {
+  const failed = (name: string, title: string, error: unknown) =>
+    toFinding(checkById(CHECK_FAILED_ID), checkFailed(name, title, error), state.cluster.name);
+  const missing = new Set<ResourceType>(
+    state.collectionErrors.flatMap((error) =>
+      error.resource === 'cluster-connection' ? KUBERNETES_RESOURCES : [error.resource],
+    ),
+  );
+  // Which checks each uncollected input cost, so that IRSA-X02 can say what the audit is missing.
+  const skippedFor = new Map<ResourceType, string[]>();
+  const runnable = checks.filter((check) => {
+    const unavailable = check.needs.filter((need) => missing.has(need));
+    for (const need of unavailable) skippedFor.set(need, [...(skippedFor.get(need) ?? []), check.id]);
+    return unavailable.length === 0;
+  });
+  let context: AuditContext;
+  try {
+    context = new AuditContext(state, options, skippedFor);
+  } catch (error) {
+    return [failed('audit-context', 'The audit context could be built.', error)];
+  }
+  const findings: Finding[] = [];
+  for (const check of runnable) {
+    try {
+      for (const draft of check.run(context)) findings.push(toFinding(check, draft, state.cluster.name));
+    } catch (error) {
+      findings.push(failed(check.id, check.title, error));
+    }
+  }
+  return findings;
+}
+
+function checkFailed(name: string, title: string, error: unknown): FindingDraft {
+  const message = describeError(error);
+  const firstLine = message.split('\n', 1)[0] ?? '';
+  return {
+    resource: { kind: 'Check', name },
+    key: name,
+    message: `The check ${name} failed with "${firstLine}", so its part of the audit is missing.`,
+    evidence: { check: name, error: message },
+    remediation: `Report this as a bug in irsa-auditor with the error above; until it is fixed, verify "${title}" by hand.`,
+  };
+}
+
+// Anything can be thrown: String() itself throws for an object without a prototype or with a throwing toString.
+function describeError(error: unknown): string {
+  try {
+    const text = error instanceof Error ? String(error.message) : String(error);
+    return text === '' && error instanceof Error ? error.name : text;
+  } catch {
+    return `a thrown ${Object.prototype.toString.call(error).slice(8, -1)} that cannot be printed`;
+  }
+}
+
+function toFinding(check: Check, draft: FindingDraft, clusterName: string): Finding {
+  const { resource } = draft;
+  return {
+    id: fingerprint([
+      clusterName,
+      check.id,
+      resource.kind,
+      resource.namespace ?? '',
+      resource.name,
+      draft.key ?? '',
+    ]),
+    check: check.id,
+    severity: draft.severity ?? check.severity,
+    title: check.title,
+    resource,
+    message: draft.message,
+    evidence: draft.evidence,
+    remediation: draft.remediation,
+  };
+}
+
+/** A short, stable hash of the parts that identify a problem: same problem, same ID, run after run. */
+export function fingerprint(parts: readonly string[]): string {
+  return createHash('sha256').update(parts.join('\u0000')).digest('hex').slice(0, 16);
+}
+
+function deduplicate(findings: readonly Finding[]): Finding[] {
+  const seen = new Set<string>();
+  return findings.filter((finding) => {
+    if (seen.has(finding.id)) return false;
+    seen.add(finding.id);
+    return true;
+  });
+}
+
+/** Sorts as compareFindings does, comparing one precomputed key per finding (100k findings in an incident). */
+export function sortFindings(findings: readonly Finding[]): Finding[] {
+  const keyed = findings.map((finding) => ({ finding, key: sortKey(finding) }));
+  keyed.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  return keyed.map(({ finding }) => finding);
+}
+
+// The fields in compareFindings' order, separated by a character that sorts before any in them.
+function sortKey(finding: Finding): string {
+  const { resource } = finding;
+  return `${severityRank(finding.severity)}\u0000${resource.kind}\u0000${resource.namespace ?? ''}\u0000${resource.name}\u0000${finding.check}\u0000${finding.id}`;
+}
+
+/** Severity first, then resource, then check: the order people read a report in. */
+export function compareFindings(a: Finding, b: Finding): number {
+  return (
+    severityRank(a.severity) - severityRank(b.severity) ||
+    compareText(a.resource.kind, b.resource.kind) ||
+    compareText(a.resource.namespace ?? '', b.resource.namespace ?? '') ||
+    compareText(a.resource.name, b.resource.name) ||
+    compareText(a.check, b.check) ||
+    compareText(a.id, b.id)
+  );
+}
+
+function compareText(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+export function summarize(findings: readonly Finding[]): SeveritySummary {
+  const counts: Record<Severity, number> = { critical: 0, high: 0, medium: 0, low: 0, info: 0 };
+  for (const finding of findings) counts[finding.severity] += 1;
+  return Object.fromEntries(SEVERITIES.map((severity) => [severity, counts[severity]])) as SeveritySummary;
+}
