@@ -60,7 +60,7 @@ for (const benchCase of cases.filter((candidate) => only === undefined || candid
     generation += performance.now() - built;
     collectGarbage();
     const started = performance.now();
-    findings = auditCluster(state, options).findings.length;
+    findings = auditCluster(state, options).report.findings.length;
     times.push(performance.now() - started);
   }
   const [first = 0, ...rest] = times;

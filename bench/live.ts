@@ -88,7 +88,7 @@ async function runOnce(size: LiveBenchSize): Promise<LiveBenchResult> {
       credentials: MOTO_CREDENTIALS,
     });
     const state = await source.collect();
-    const report = auditCluster(state, { now: new Date(), webhookName: 'iam-for-pods.amazonaws.com' });
+    const report = auditCluster(state, { now: new Date(), webhookName: 'iam-for-pods.amazonaws.com' }).report;
     const wallMs = performance.now() - started;
     const peakRssMb = process.resourceUsage().maxRSS / 1024;
     // What the collected state keeps alive after a full GC (against the heap before the audit): whether

@@ -121,6 +121,7 @@ export function syntheticState(size: SyntheticSize): ClusterState {
       oidcIssuer: `https://${ISSUER}`,
       certificateAuthority: { certificates: [CA], rawLength: 1500 },
     },
+    collected: 'full',
     oidcProviders: [{ arn: PROVIDER, url: ISSUER, clientIds: ['sts.amazonaws.com'], thumbprints: [] }],
     roles,
     serviceAccounts,

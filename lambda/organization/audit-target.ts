@@ -5,18 +5,16 @@
 // the same keys, so a retried item overwrites its own objects.
 
 import type { AuditOptions } from '../core/analysis/context';
-import { baselineAfter, driftOf } from '../core/drift/drift';
+import { baselineAfter, driftOf, unevaluatedChecks } from '../core/drift/drift';
 import { auditCluster, summarize } from '../core/engine/audit-cluster';
 import { namedFirstLineOf } from '../core/error-text';
 import type { ClusterState } from '../core/model/cluster-state';
 import type { AuditReport, ClusterReport, Finding } from '../core/model/finding';
 import type { ClusterStatus } from '../pipeline/audit-one-cluster';
 import {
-  auditedCounts,
   clusterDeadlineMs,
   collectWithin,
   connectionStatus,
-  nothingCollected,
   unreachableState,
   withoutNamespaces,
 } from '../pipeline/audit-one-cluster';
@@ -91,11 +89,12 @@ export async function auditTarget(
   const session = deps.sessionFor(account);
 
   const collected = await collectAsMember(deps, session, target, context);
-  // Checks that need only AWS state (IRSA-A01, IRSA-S13) ran on nothing: none of their verdicts is this run's.
-  const evaluation = { nothingCollected: nothingCollected(collected) };
   const state = withoutNamespaces(collected.state, config.excludeNamespaces);
-  const report = withMemberRemediation(auditCluster(state, options), session, account, config.region);
-  const counts = auditedCounts(state, options);
+  const audit = auditCluster(state, options);
+  // With nothing collected (the member role could not be used) only the IRSA-X checks ran: the engine says so.
+  const unevaluated = unevaluatedChecks(audit);
+  const report = withMemberRemediation(audit.report, session, account, config.region);
+  const { counts } = audit;
   const status = collected.status === 'collected' ? connectionStatus(state) : collected.status;
   const auditError = status !== 'audited' || report.findings.some((finding) => finding.check === 'IRSA-X01');
 
@@ -117,13 +116,13 @@ export async function auditTarget(
     );
   }
   const previous = stored?.report.clusters.find((candidate) => candidate.name === cluster);
-  const drift = driftOf(previous, report, config.alertSeverity, evaluation);
+  const drift = driftOf(previous, report, config.alertSeverity, unevaluated);
 
   let historyKey: string;
   const pendingKey = baselineKey(runId, target);
   try {
     historyKey = await store.saveHistory(account, region, cluster, asAuditReport(report), target.at);
-    await store.putJson(pendingKey, asAuditReport(baselineAfter(previous, report, evaluation)), runId);
+    await store.putJson(pendingKey, asAuditReport(baselineAfter(previous, report, unevaluated)), runId);
   } catch (error) {
     throw new TargetWriteError(
       `${account}/${region}/${cluster}: the report of run ${runId} was not saved: ${namedFirstLineOf(error)}`,

@@ -1,7 +1,6 @@
 // One cluster's audit, whatever the mode: collect within a deadline, drop the excluded namespaces, run the engine.
 // Both drivers (single mode's bounded fan-out, organization mode's per-cluster step) use these.
 
-import { AuditContext, type AuditOptions } from '../core/analysis/context';
 import { namedFirstLineOf } from '../core/error-text';
 import type { ClusterState, CollectionError } from '../core/model/cluster-state';
 import { ClusterStateAssembler } from '../sources/assemble-state';
@@ -81,24 +80,6 @@ export async function collectWithin(
 }
 
 /** A state that holds only why the cluster could not be collected: the engine reports it as IRSA-X01. */
-/**
- * True when the state holds no AWS or Kubernetes data at all: the collection timed out or failed (or, in
- * organization mode, the member role could not be used), or DescribeCluster failed (collectCluster stops there).
- * Its report's checks ran on empty data, so none of their verdicts is this run's. An API server that cannot be
- * reached after DescribeCluster is not this: the account's IAM and EKS state was read.
- */
-export function nothingCollected(collected: {
-  readonly status: string;
-  readonly state: ClusterState;
-}): boolean {
-  return (
-    collected.status !== 'collected' ||
-    collected.state.collectionErrors.some(
-      (error) => error.resource === 'cluster-connection' && error.reason === 'describe-cluster',
-    )
-  );
-}
-
 export function unreachableState(clusterName: string, error: CollectionError): ClusterState {
   const assembler = new ClusterStateAssembler((part) => `${part} (live, ${clusterName})`);
   assembler.setCluster({ name: clusterName });
@@ -132,22 +113,4 @@ export function withoutNamespaces(state: ClusterState, excluded: readonly string
     ...(state.webhookProbes === undefined ? {} : { webhookProbes: kept(state.webhookProbes) }),
     malformedObjects: kept(state.malformedObjects),
   };
-}
-
-/** What the engine audits of a state, counted as its checks count it (IRSA ServiceAccounts and their pods). */
-export function auditedCounts(
-  state: ClusterState,
-  options: AuditOptions,
-): { readonly serviceAccountsAudited: number; readonly podsAudited: number } {
-  try {
-    const context = new AuditContext(state, options);
-    return {
-      serviceAccountsAudited:
-        context.annotatedServiceAccounts.length + context.podIdentityServiceAccounts.length,
-      podsAudited: context.auditedPods.length,
-    };
-  } catch {
-    // The engine reported this as IRSA-X03 already; the counts are not worth a second failure.
-    return { serviceAccountsAudited: 0, podsAudited: 0 };
-  }
 }

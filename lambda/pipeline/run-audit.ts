@@ -18,7 +18,7 @@ export async function runAudit(
 ): Promise<AuditReport> {
   const clusters: ClusterReport[] = [];
   for (const source of sources) {
-    clusters.push(auditCluster(await source.collect(), options));
+    clusters.push(auditCluster(await source.collect(), options).report);
   }
   return { schemaVersion: '1', generatedAt: options.now.toISOString(), clusters };
 }

@@ -6,6 +6,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import type { SNSClient } from '@aws-sdk/client-sns';
 import type { AuditOptions } from '../core/analysis/context';
+import { unevaluatedChecks } from '../core/drift/drift';
 import { auditCluster } from '../core/engine/audit-cluster';
 import { namedFirstLineOf } from '../core/error-text';
 import type { SeveritySummary } from '../core/model/finding';
@@ -13,14 +14,7 @@ import { type ClusterRunResult, metricData, publishMetrics } from '../sinks/metr
 import { publishClusterReport } from '../sinks/publish-cluster';
 import type { ReportStore } from '../sinks/report-store';
 import { createConcurrencyLimit } from '../sources/aws/concurrency-limit';
-import {
-  auditedCounts,
-  clusterDeadlineMs,
-  collectWithin,
-  connectionStatus,
-  nothingCollected,
-  withoutNamespaces,
-} from './audit-one-cluster';
+import { clusterDeadlineMs, collectWithin, connectionStatus, withoutNamespaces } from './audit-one-cluster';
 import type { ScheduledAuditConfig } from './config';
 import type { ClusterSource } from './run-audit';
 import type { InvocationContext, StructuredLog } from './structured-log';
@@ -196,8 +190,8 @@ async function auditAndPublish(
   const deadlineMs = clusterDeadlineMs(input.context.getRemainingTimeInMillis());
   const collected = await collectWithin(deps.sourceFor(clusterName), clusterName, deadlineMs);
   const state = withoutNamespaces(collected.state, config.excludeNamespaces);
-  const report = auditCluster(state, input.options);
-  const counts = auditedCounts(state, input.options);
+  const audit = auditCluster(state, input.options);
+  const { report, counts } = audit;
   const status = collected.status === 'collected' ? connectionStatus(state) : collected.status;
   const result: ClusterRunResult = {
     report,
@@ -231,7 +225,7 @@ async function auditAndPublish(
         report,
         generatedAt: input.generatedAt,
         runId,
-        evaluation: { nothingCollected: nothingCollected(collected) },
+        unevaluated: unevaluatedChecks(audit),
       },
     );
     alerted = published.alerted;

@@ -2,7 +2,7 @@
 // baseline, so that a failed publish alerts again next run and a retried invocation does not alert twice.
 
 import type { SNSClient } from '@aws-sdk/client-sns';
-import { baselineAfter, type Drift, driftOf, type EvaluationOptions, hasDrift } from '../core/drift/drift';
+import { baselineAfter, type Drift, driftOf, hasDrift } from '../core/drift/drift';
 import type { AuditReport, ClusterReport, Severity } from '../core/model/finding';
 import { type Alert, buildAlert, publishAlert } from './alerts';
 import type { ReportStore, StoredReport } from './report-store';
@@ -22,8 +22,8 @@ export interface PublishClusterInput {
   readonly report: ClusterReport;
   readonly generatedAt: Date;
   readonly runId: string;
-  /** What the caller knows of how the report was made (nothing collected: no verdict is this run's). */
-  readonly evaluation?: EvaluationOptions;
+  /** The checks whose verdict this run lacks (the engine's unevaluatedChecks): they neither resolve nor drop. */
+  readonly unevaluated?: ReadonlySet<string>;
 }
 
 /** What happened: `errors` are one line each, for the handler to log; they never stop the other steps. */
@@ -52,7 +52,7 @@ export async function publishClusterReport(
   input: PublishClusterInput,
 ): Promise<PublishClusterOutcome> {
   const { store, sns, topicArn, threshold } = deps;
-  const { account, region, report, generatedAt, runId, evaluation = {} } = input;
+  const { account, region, report, generatedAt, runId, unevaluated = new Set<string>() } = input;
   const cluster = report.name;
   const errors: string[] = [];
   const asAuditReport = (clusterReport: ClusterReport): AuditReport => ({
@@ -85,14 +85,14 @@ export async function publishClusterReport(
   if (stored?.runId === runId) {
     return {
       alerted: false,
-      drift: driftOf(previous, report, threshold, evaluation),
+      drift: driftOf(previous, report, threshold, unevaluated),
       errors,
       latestKey,
       ...(historyKey === undefined ? {} : { historyKey }),
     };
   }
 
-  const drift = driftOf(previous, report, threshold, evaluation);
+  const drift = driftOf(previous, report, threshold, unevaluated);
   let alert: Alert | undefined;
   let alerted = false;
   if (hasDrift(drift)) {
@@ -121,7 +121,7 @@ export async function publishClusterReport(
       account,
       region,
       cluster,
-      asAuditReport(baselineAfter(previous, report, evaluation)),
+      asAuditReport(baselineAfter(previous, report, unevaluated)),
       runId,
     );
   } catch (error) {

@@ -5,6 +5,7 @@ import type {
   AccountCluster,
   ClusterInfo,
   ClusterState,
+  Collection,
   CollectionError,
   IamRole,
   MalformedObject,
@@ -161,6 +162,7 @@ export class ClusterStateAssembler {
     if (clusterAccount !== undefined) accounts.add(clusterAccount);
     return {
       cluster: this.cluster,
+      collected: this.collection(),
       oidcProviders: lists.oidcProviders ?? [],
       roles: lists.roles ?? [],
       serviceAccounts: lists.serviceAccounts ?? [],
@@ -176,6 +178,12 @@ export class ClusterStateAssembler {
       collectionErrors: [...this.errors],
       malformedObjects: this.malformed.map(({ object }) => object),
     };
+  }
+
+  // A connection failure after DescribeCluster (the ARN is known) still leaves the AWS side; before it, nothing.
+  private collection(): Collection {
+    if (!this.errors.some((error) => error.resource === 'cluster-connection')) return 'full';
+    return this.cluster?.arn === undefined ? 'none' : 'aws-only';
   }
 
   // A role whose trust policy cannot be parsed is kept (it exists: no S02), and reported once.

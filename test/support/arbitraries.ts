@@ -1009,6 +1009,7 @@ export const clusterState: fc.Arbitrary<ClusterState> = fc.record(
       { maxLength: 2 },
     ),
     readableAccounts: fc.subarray([ACCOUNT, OTHER_ACCOUNT, '']),
+    collected: fc.constantFrom<ClusterState['collected']>('full', 'full', 'aws-only', 'none'),
     collectionErrors: fc.oneof(
       { weight: 4, arbitrary: fc.constant([]) },
       { weight: 1, arbitrary: fc.array(collectionError, { maxLength: 2 }) },
@@ -1031,6 +1032,7 @@ export const clusterState: fc.Arbitrary<ClusterState> = fc.record(
   {
     requiredKeys: [
       'cluster',
+      'collected',
       'oidcProviders',
       'roles',
       'serviceAccounts',

@@ -199,7 +199,7 @@ export function webhookConfiguration(...webhooks: MutatingWebhook[]): MutatingWe
  * pod, one plain ServiceAccount with a plain pod, the provider, and a working webhook.
  */
 export function healthyState(overrides: Partial<ClusterState> = {}): ClusterState {
-  return {
+  const state: Omit<ClusterState, 'collected'> & { collected?: ClusterState['collected'] } = {
     cluster: {
       name: CLUSTER_NAME,
       arn: `arn:aws:eks:${REGION}:${ACCOUNT}:cluster/${CLUSTER_NAME}`,
@@ -234,6 +234,9 @@ export function healthyState(overrides: Partial<ClusterState> = {}): ClusterStat
     malformedObjects: [],
     ...overrides,
   };
+  // As the assembler decides it: a connection failure of a described cluster leaves the AWS side.
+  const connectionFailed = state.collectionErrors.some((error) => error.resource === 'cluster-connection');
+  return { ...state, collected: state.collected ?? (connectionFailed ? 'aws-only' : 'full') };
 }
 
 /** The statements of a parsed trust policy, for fixtures that need to build one by hand. */

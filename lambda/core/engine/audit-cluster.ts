@@ -5,15 +5,18 @@ import { AuditContext, type AuditOptions } from '../analysis/context';
 import type { Check, FindingDraft } from '../checks/check';
 import { CHECKS, checkById } from '../checks/registry';
 import { CHECK_FAILED_ID } from '../checks/x03-check-failed';
+import type { AuditCounts, AuditResult } from '../model/audit-result';
 import type { ClusterState, ResourceType } from '../model/cluster-state';
 import {
-  type ClusterReport,
   type Finding,
   SEVERITIES,
   type Severity,
   type SeveritySummary,
   severityRank,
 } from '../model/finding';
+
+// The audit's own checks (unreachable, unreadable, failed, malformed): they run whatever was collected.
+const INTERNAL_CHECK_PREFIX = 'IRSA-X';
 
 // An unreachable cluster means nothing could be read from its API server.
 const KUBERNETES_RESOURCES: readonly ResourceType[] = [
@@ -28,50 +31,92 @@ export function auditCluster(
   state: ClusterState,
   options: AuditOptions,
   checks: readonly Check[] = CHECKS,
-): ClusterReport {
-  const findings = runChecks(state, options, checks);
-  const unique = sortFindings(deduplicate(findings));
+): AuditResult {
+  const run = runChecks(state, options, checks);
+  const unique = sortFindings(deduplicate(run.findings));
   const { cluster } = state;
   return {
-    name: cluster.name,
-    ...(cluster.arn === undefined ? {} : { arn: cluster.arn }),
-    ...(cluster.region === undefined ? {} : { region: cluster.region }),
-    ...(cluster.accountId === undefined ? {} : { accountId: cluster.accountId }),
-    summary: summarize(unique),
-    findings: unique,
+    report: {
+      name: cluster.name,
+      ...(cluster.arn === undefined ? {} : { arn: cluster.arn }),
+      ...(cluster.region === undefined ? {} : { region: cluster.region }),
+      ...(cluster.accountId === undefined ? {} : { accountId: cluster.accountId }),
+      summary: summarize(unique),
+      findings: unique,
+    },
+    collected: state.collected,
+    counts: run.counts,
+    evaluated: run.evaluated,
+    skipped: Object.fromEntries(run.skipped),
+    failed: run.failed,
   };
 }
 
-function runChecks(state: ClusterState, options: AuditOptions, checks: readonly Check[]): Finding[] {
+interface ChecksRun {
+  readonly findings: Finding[];
+  readonly counts: AuditCounts;
+  readonly evaluated: string[];
+  readonly skipped: Map<ResourceType, string[]>;
+  readonly failed: string[];
+}
+
+const NOTHING_COUNTED: AuditCounts = { serviceAccountsAudited: 0, podsAudited: 0 };
+
+function runChecks(state: ClusterState, options: AuditOptions, checks: readonly Check[]): ChecksRun {
   const failed = (name: string, title: string, error: unknown) =>
     toFinding(checkById(CHECK_FAILED_ID), checkFailed(name, title, error), state.cluster.name);
-  const missing = new Set<ResourceType>(
-    state.collectionErrors.flatMap((error) =>
-      error.resource === 'cluster-connection' ? KUBERNETES_RESOURCES : [error.resource],
-    ),
-  );
+  const missing = missingInputs(state);
   // Which checks each uncollected input cost, so that IRSA-X02 can say what the audit is missing.
-  const skippedFor = new Map<ResourceType, string[]>();
+  const skipped = new Map<ResourceType, string[]>();
   const runnable = checks.filter((check) => {
-    const unavailable = check.needs.filter((need) => missing.has(need));
-    for (const need of unavailable) skippedFor.set(need, [...(skippedFor.get(need) ?? []), check.id]);
+    // With nothing collected, only the audit's own checks have anything to say (IRSA-X01 above all).
+    const unavailable =
+      state.collected === 'none' && !check.id.startsWith(INTERNAL_CHECK_PREFIX)
+        ? (['cluster'] as const)
+        : check.needs.filter((need) => missing.has(need));
+    for (const need of unavailable) skipped.set(need, [...(skipped.get(need) ?? []), check.id]);
     return unavailable.length === 0;
   });
   let context: AuditContext;
   try {
-    context = new AuditContext(state, options, skippedFor);
+    context = new AuditContext(state, options, skipped);
   } catch (error) {
-    return [failed('audit-context', 'The audit context could be built.', error)];
+    return {
+      findings: [failed('audit-context', 'The audit context could be built.', error)],
+      counts: NOTHING_COUNTED,
+      evaluated: [],
+      skipped,
+      failed: ['audit-context'],
+    };
   }
   const findings: Finding[] = [];
+  const evaluated: string[] = [];
+  const threw: string[] = [];
   for (const check of runnable) {
     try {
-      for (const draft of check.run(context)) findings.push(toFinding(check, draft, state.cluster.name));
+      const drafts = [...check.run(context)];
+      for (const draft of drafts) findings.push(toFinding(check, draft, state.cluster.name));
+      evaluated.push(check.id);
     } catch (error) {
       findings.push(failed(check.id, check.title, error));
+      threw.push(check.id);
     }
   }
-  return findings;
+  const counts = {
+    serviceAccountsAudited:
+      context.annotatedServiceAccounts.length + context.podIdentityServiceAccounts.length,
+    podsAudited: context.auditedPods.length,
+  };
+  return { findings, counts, evaluated, skipped, failed: threw };
+}
+
+/** The inputs the state lacks: what failed to be read, and every Kubernetes list when the API server could not be used. */
+function missingInputs(state: ClusterState): ReadonlySet<ResourceType> {
+  return new Set<ResourceType>(
+    state.collectionErrors.flatMap((error) =>
+      error.resource === 'cluster-connection' ? KUBERNETES_RESOURCES : [error.resource],
+    ),
+  );
 }
 
 function checkFailed(name: string, title: string, error: unknown): FindingDraft {

@@ -232,8 +232,16 @@ export interface MalformedObject {
  * Everything known about one cluster and its account. Optional collections are `undefined` when
  * they were not collected ("unknown"), which is different from an empty list ("none exist").
  */
+/**
+ * What a source could collect of a cluster: nothing (the collection timed out or failed, DescribeCluster failed, the
+ * role that reads the account could not be used), the AWS side only (the cluster was described, its API server
+ * could not be used), or everything it was asked for (single resource types may still be missing: IRSA-X02).
+ */
+export type Collection = 'none' | 'aws-only' | 'full';
+
 export interface ClusterState {
   readonly cluster: ClusterInfo;
+  readonly collected: Collection;
   readonly oidcProviders: readonly OidcProvider[];
   readonly roles: readonly IamRole[];
   readonly serviceAccounts: readonly ServiceAccount[];

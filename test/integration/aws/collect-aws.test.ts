@@ -145,7 +145,7 @@ describe('collectAws against moto_server', () => {
       mutatingWebhookConfigurations: await exampleFile('mutatingwebhookconfigurations.json'),
       namespaces: await exampleFile('namespaces.json'),
     });
-    const report = auditCluster(state, { ...DEFAULT_OPTIONS, now: new Date('2026-11-28T16:05:00Z') });
+    const report = auditCluster(state, { ...DEFAULT_OPTIONS, now: new Date('2026-11-28T16:05:00Z') }).report;
 
     expect(state.malformedObjects).toEqual([]);
     // The README's IAM-side findings: S05 (old provider), S07 (namespace typo), A01 (stale provider); no C/S02.

@@ -29,7 +29,7 @@ const options = { now: NOW, webhookName: 'iam-for-pods.amazonaws.com' };
 
 function result(name: string, overrides: Partial<ClusterState>, counts: Partial<ClusterRunResult> = {}) {
   const state = healthyState(overrides);
-  const report = auditCluster({ ...state, cluster: { ...state.cluster, name } }, options);
+  const report = auditCluster({ ...state, cluster: { ...state.cluster, name } }, options).report;
   return { report, serviceAccountsAudited: 2, podsAudited: 2, auditError: false, ...counts };
 }
 

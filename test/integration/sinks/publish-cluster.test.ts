@@ -13,7 +13,7 @@ import {
 import { CreateTopicCommand, PublishCommand, SNSServiceException } from '@aws-sdk/client-sns';
 import { type AwsStub, mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { EvaluationOptions } from '../../../lambda/core/drift/drift';
+import { unevaluatedChecks } from '../../../lambda/core/drift/drift';
 import { auditCluster } from '../../../lambda/core/engine/audit-cluster';
 import type { ClusterState } from '../../../lambda/core/model/cluster-state';
 import type { ClusterReport, Finding } from '../../../lambda/core/model/finding';
@@ -48,7 +48,7 @@ const unreachable: Partial<ClusterState> = {
   ],
 };
 const audit = (overrides: Partial<ClusterState> = {}): ClusterReport =>
-  auditCluster(healthyState(overrides), options);
+  auditCluster(healthyState(overrides), options).report;
 const ids = (findings: readonly Finding[]) => findings.map((finding) => finding.id);
 
 interface Delta {
@@ -105,7 +105,7 @@ describe('publishClusterReport over moto_server', () => {
   });
 
   /** One scheduled run over a cluster state; each run has its own ID and time unless a retry reuses them. */
-  function publish(report: ClusterReport, retryOf?: PublishClusterInput, evaluation?: EvaluationOptions) {
+  function publish(report: ClusterReport, retryOf?: PublishClusterInput, unevaluated?: ReadonlySet<string>) {
     runs += 1;
     const input: PublishClusterInput = retryOf ?? {
       account: MOTO_ACCOUNT_ID,
@@ -125,7 +125,7 @@ describe('publishClusterReport over moto_server', () => {
       outcome: publishClusterReport(deps, {
         ...input,
         report,
-        ...(evaluation === undefined ? {} : { evaluation }),
+        ...(unevaluated === undefined ? {} : { unevaluated }),
       }),
     };
   }
@@ -217,7 +217,7 @@ describe('publishClusterReport over moto_server', () => {
     await publish(before).outcome;
     await inbox.drain();
 
-    const outcome = await publish(timedOut, undefined, { nothingCollected: true }).outcome;
+    const outcome = await publish(timedOut.report, undefined, unevaluatedChecks(timedOut)).outcome;
 
     // IRSA-S13 needs only the associations and roles: a run that read neither says nothing about it.
     expect(before.findings.map((finding) => finding.check)).toContain('IRSA-S13');
@@ -338,7 +338,8 @@ describe('publishClusterReport over moto_server', () => {
     await publish(audit(broken('orders-api-broken-1'))).outcome;
     await inbox.drain();
 
-    await publish(audit(unreachable)).outcome;
+    const outage = auditCluster(healthyState(unreachable), options);
+    await publish(outage.report, undefined, unevaluatedChecks(outage)).outcome;
     const duringOutage = await inbox.drain();
     await publish(audit(broken('orders-api-broken-1'))).outcome;
     const afterOutage = await inbox.drain();

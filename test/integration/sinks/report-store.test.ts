@@ -22,7 +22,7 @@ const KMS_KEY = `arn:aws:kms:${REGION}:${MOTO_ACCOUNT_ID}:key/1234abcd-12ab-34cd
 const clusterReport = auditCluster(
   healthyState({ pods: [pod('payments', 'orders-api-broken-1', 'orders-api')] }),
   { now: NOW, webhookName: 'iam-for-pods.amazonaws.com' },
-);
+).report;
 const report: AuditReport = { schemaVersion: '1', generatedAt: NOW.toISOString(), clusters: [clusterReport] };
 
 describe('ReportStore over moto_server', () => {

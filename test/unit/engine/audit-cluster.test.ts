@@ -25,7 +25,7 @@ const throwing: Check = {
 
 describe('auditCluster', () => {
   it('reports only the informational failurePolicy note for a healthy cluster', () => {
-    const report = auditCluster(healthyState(), options);
+    const report = auditCluster(healthyState(), options).report;
 
     expect(report.findings.map((finding) => finding.check)).toEqual(['IRSA-W06']);
     expect(report.summary).toEqual({ critical: 0, high: 0, medium: 0, low: 0, info: 1 });
@@ -34,7 +34,7 @@ describe('auditCluster', () => {
   it('turns a check that throws into IRSA-X03 naming the check, and runs the others', () => {
     const state = healthyState({ pods: [pod('payments', 'orders-api-1', 'orders-api')] });
 
-    const report = auditCluster(state, options, [...CHECKS, throwing]);
+    const report = auditCluster(state, options, [...CHECKS, throwing]).report;
 
     const x03 = report.findings.filter((finding) => finding.check === 'IRSA-X03');
     expect(x03).toHaveLength(1);
@@ -49,7 +49,7 @@ describe('auditCluster', () => {
       collectionErrors: [{ resource: 'pods', reason: 'forbidden', message: 'pods is forbidden' }],
     });
 
-    const report = auditCluster(state, options);
+    const report = auditCluster(state, options).report;
 
     expect(report.findings.map((finding) => finding.check)).not.toContain('IRSA-P01');
     expect(report.findings.filter((finding) => finding.check === 'IRSA-X02')).toEqual([
@@ -69,7 +69,7 @@ describe('auditCluster', () => {
       collectionErrors: [{ resource: 'cluster-connection', reason: 'timeout', message: 'connect ETIMEDOUT' }],
     });
 
-    const report = auditCluster(state, options);
+    const report = auditCluster(state, options).report;
 
     expect(report.findings.map((finding) => finding.check)).toEqual(['IRSA-X01']);
   });
@@ -89,7 +89,7 @@ describe('auditCluster', () => {
       ],
     });
 
-    const report = auditCluster(state, options);
+    const report = auditCluster(state, options).report;
 
     const ranks = report.findings.map((finding) => SEVERITIES.indexOf(finding.severity));
     expect(ranks).toEqual([...ranks].sort((a, b) => a - b));
@@ -100,13 +100,13 @@ describe('auditCluster', () => {
     const first = auditCluster(
       healthyState({ pods: [pod('payments', 'orders-api-1', 'orders-api')] }),
       options,
-    );
+    ).report;
     const changedPhase = auditCluster(
       healthyState({
         pods: [pod('payments', 'orders-api-1', 'orders-api', undefined, { phase: 'Pending' })],
       }),
       options,
-    );
+    ).report;
 
     const p01 = (report: typeof first) => report.findings.find((finding) => finding.check === 'IRSA-P01')!;
     expect(p01(changedPhase).id).toBe(p01(first).id);
@@ -149,7 +149,7 @@ describe('sortFindings', () => {
         pod('data', 'c', 'orders-api'),
       ],
     });
-    const findings = auditCluster(state, options).findings;
+    const findings = auditCluster(state, options).report.findings;
 
     const shuffled = [...findings].reverse();
 

@@ -90,7 +90,7 @@ describe('collectWithin', () => {
       'platform-dr',
       200,
     );
-    const report = auditCluster(collected.state, options);
+    const report = auditCluster(collected.state, options).report;
 
     expect(Date.now() - started).toBeGreaterThanOrEqual(195);
     expect(Date.now() - started).toBeLessThan(2_000);
@@ -211,8 +211,8 @@ describe('withoutNamespaces', () => {
       ],
     });
 
-    const before = auditCluster(state, options);
-    const after = auditCluster(withoutNamespaces(state, ['sandbox']), options);
+    const before = auditCluster(state, options).report;
+    const after = auditCluster(withoutNamespaces(state, ['sandbox']), options).report;
 
     expect(before.findings.some((finding) => finding.resource.namespace === 'sandbox')).toBe(true);
     expect(after.findings.some((finding) => finding.resource.namespace === 'sandbox')).toBe(false);

@@ -6,7 +6,8 @@ import type { ClusterReport, Finding } from '../../../lambda/core/model/finding'
 import { healthyState, NOW, pod, roleArn } from '../../support/state-builder';
 
 const options = { now: NOW, webhookName: 'iam-for-pods.amazonaws.com' };
-const audit = (overrides: Partial<ClusterState> = {}) => auditCluster(healthyState(overrides), options);
+const run = (overrides: Partial<ClusterState> = {}) => auditCluster(healthyState(overrides), options);
+const audit = (overrides: Partial<ClusterState> = {}) => run(overrides).report;
 const checks = (findings: readonly Finding[]) => findings.map((finding) => finding.check);
 
 // The healthy cluster plus pods of orders-api that the webhook did not mutate (IRSA-P01, critical).
@@ -94,9 +95,9 @@ describe('driftOf', () => {
 
   it('does not resolve what an unreachable cluster could not check, and reports the outage as new', () => {
     const previous = audit(unmutated('orders-api-broken-1'));
-    const current = audit(unreachable);
+    const current = run(unreachable);
 
-    const drift = driftOf(previous, current, 'high');
+    const drift = driftOf(previous, current.report, 'high', unevaluatedChecks(current));
 
     expect(checks(drift.newFindings)).toEqual(['IRSA-X01']);
     expect(drift.resolved).toEqual([]);
@@ -104,12 +105,12 @@ describe('driftOf', () => {
 
   it('does not resolve the findings of the checks a partial audit skipped (IRSA-X02)', () => {
     const previous = audit(unmutated('orders-api-broken-1'));
-    const current = audit({
+    const current = run({
       pods: [],
       collectionErrors: [{ resource: 'pods', reason: 'Forbidden', message: 'pods is forbidden' }],
     });
 
-    const drift = driftOf(previous, current, 'high');
+    const drift = driftOf(previous, current.report, 'high', unevaluatedChecks(current));
 
     expect(checks(drift.newFindings)).toEqual(['IRSA-X02']);
     expect(drift.resolved).toEqual([]);
@@ -128,7 +129,7 @@ describe('driftOf', () => {
 
 describe('unevaluatedChecks', () => {
   it('lists the checks that need the Kubernetes API when the cluster is unreachable', () => {
-    const unevaluated = unevaluatedChecks(audit(unreachable));
+    const unevaluated = unevaluatedChecks(run(unreachable));
 
     expect(unevaluated).toContain('IRSA-P01');
     expect(unevaluated).toContain('IRSA-W02');
@@ -139,16 +140,16 @@ describe('unevaluatedChecks', () => {
   });
 
   it('lists nothing for a complete audit', () => {
-    expect(unevaluatedChecks(audit(unmutated('orders-api-broken-1'))).size).toBe(0);
+    expect(unevaluatedChecks(run(unmutated('orders-api-broken-1'))).size).toBe(0);
   });
 });
 
 describe('baselineAfter', () => {
   it('keeps the last known findings of the checks an unreachable cluster could not run', () => {
     const previous = audit(unmutated('orders-api-broken-1'));
-    const outage = audit(unreachable);
+    const outage = run(unreachable);
 
-    const baseline = baselineAfter(previous, outage);
+    const baseline = baselineAfter(previous, outage.report, unevaluatedChecks(outage));
     const recovered = driftOf(baseline, audit(unmutated('orders-api-broken-1')), 'high');
 
     expect(checks(baseline.findings).sort()).toEqual(['IRSA-P01', 'IRSA-W06', 'IRSA-X01']);
