@@ -1,4 +1,4 @@
-// The member account's side of organization mode (/work/org-contract.md "The member role"): the read-only
+// The member account's side of organization mode (README "Organization mode" "The member role"): the read-only
 // role the auditor's discover and audit-target roles assume (with the external ID), holding exactly the
 // collection reads of a single-mode audit, and EKS access entries mapping it to the irsa-auditor group.
 // Deployable with `cdk deploy` in each account AND as a CloudFormation StackSet: no assets, no bootstrap

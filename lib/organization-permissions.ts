@@ -1,4 +1,4 @@
-// The IAM permissions of organization mode's three functions (/work/org-contract.md): each role gets exactly
+// The IAM permissions of organization mode's three functions (README "Organization mode"): each role gets exactly
 // the calls its step makes. Only the discover and audit-target roles may assume the member roles, and only
 // roles named memberRoleName in the configured accounts; only the aggregate publishes alerts and metrics.
 

@@ -1,4 +1,4 @@
-// Organization mode's auditor stack (/work/org-contract.md), deployed once, in the auditor account's home
+// Organization mode's auditor stack (README "Organization mode"), deployed once, in the auditor account's home
 // region: the key, alert topic and reports bucket of single mode (with runs/ expiring), the three step
 // functions, the state machine and its schedule, and the alarms. The member accounts trust its two fixed-name
 // roles (MemberAccountStack).

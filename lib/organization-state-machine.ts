@@ -1,4 +1,4 @@
-// The organization run (/work/org-contract.md): a STANDARD state machine started by the schedule.
+// The organization run (README "Organization mode"): a STANDARD state machine started by the schedule.
 //   Discover → SkipOverlappingRun → RunSkipped (Succeed) when an earlier run is still in progress, else
 //   → AuditClusters (Distributed Map over runs/<runId>/items.json, one audit-target per cluster)
 //   → Aggregate → Succeeded, or, when the map fails (more failed clusters than tolerated):

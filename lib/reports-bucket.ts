@@ -9,7 +9,7 @@ import { Construct } from 'constructs';
 
 /** Where the function writes: the lifecycle rule and the function's permissions cover exactly this prefix. */
 export const REPORTS_PREFIX = 'reports/';
-/** Organization mode's working files of each run (runs/<runId>/...; /work/org-contract.md "S3 layout"). */
+/** Organization mode's working files of each run (runs/<runId>/...; README "Organization mode" "S3 layout"). */
 export const RUNS_PREFIX = 'runs/';
 
 // A previous latest.json (each run replaces it) stays recoverable this long; history objects are never replaced.

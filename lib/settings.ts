@@ -1,7 +1,7 @@
 // The app's configuration (SPEC §8), read from CDK context (`cdk.json`, `-c key=value`) and validated at
 // synth: a mistake is one readable error naming the context key and its value, before anything is deployed.
 // Two modes: `single` (one IrsaAuditor stack per account and region, the default) and `organization` (the
-// Step Functions fan-out over accounts and regions, and the member account stack; /work/org-contract.md).
+// Step Functions fan-out over accounts and regions, and the member account stack; README "Organization mode").
 
 import { isSeverity, SEVERITIES, type Severity } from '../lambda/core/model/finding';
 import { DEFAULT_MEMBER_ROLE_NAME } from '../lambda/organization/organization-config';

@@ -1,4 +1,4 @@
-// What one organization run keeps in the reports bucket (the S3 layout of /work/org-contract.md) and the shapes
+// What one organization run keeps in the reports bucket (the S3 layout of README "Organization mode") and the shapes
 // the three steps hand each other through it: the step events, items.json, discovery.json and the per-cluster
 // result records. Untyped JSON (events, objects) is checked here, once, into readonly typed values.
 

@@ -1,4 +1,4 @@
-// Organization mode's configuration from CDK context (/work/org-contract.md, brief): defaults, accepted forms
+// Organization mode's configuration from CDK context (README "Organization mode", brief): defaults, accepted forms
 // (`-c key=a,b` strings and cdk.json arrays/numbers), and errors that name every bad key and value at once,
 // before anything is synthesized. The default mode stays single-account.
 

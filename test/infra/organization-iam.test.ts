@@ -1,4 +1,4 @@
-// Organization mode's IAM (/work/org-contract.md, SPEC §8 least privilege): the steps may assume only the
+// Organization mode's IAM (README "Organization mode", SPEC §8 least privilege): the steps may assume only the
 // member role of the configured accounts (any account only with accounts=all), list the organization only
 // with accounts=all, and touch only runs/ and reports/; only aggregate publishes. The member role is trusted
 // by the auditor account only through the two named roles and the external ID, and may only read.

@@ -1,4 +1,4 @@
-// The organization stack's resources besides the state machine and IAM (/work/org-contract.md, brief): the step
+// The organization stack's resources besides the state machine and IAM (README "Organization mode", brief): the step
 // functions as Lambda runs them, the reports bucket's runs/ expiry, the alarms and outputs; and the member
 // stack as a StackSet template: parameters, no bootstrap, the role only where CreateMemberRole is true.
 

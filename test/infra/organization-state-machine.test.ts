@@ -1,4 +1,4 @@
-// The organization run's state machine (/work/org-contract.md diagram), read from the synthesized template: its
+// The organization run's state machine (README "Organization mode" diagram), read from the synthesized template: its
 // DefinitionString with the CloudFormation tokens replaced by placeholder values, asserted state by state and
 // validated by asl-validator (the maintained Amazon States Language validator); its logging, tracing, role
 // and the schedule that starts it.
