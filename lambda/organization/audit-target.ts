@@ -1,28 +1,21 @@
 // The audit-target step of an organization run: one cluster of one member account, audited exactly as single
-// mode audits it (collectCluster → withoutNamespaces → auditCluster) but as the member role, within what the
+// mode audits it (auditOneCluster: collect within a deadline → exclude namespaces → engine) but as the member role, within what the
 // invocation has left. It writes the cluster's history report, its pending baseline and a result record for the
 // aggregate; the aggregate alerts and advances latest.json. No metrics and no SNS here. The same run ID writes
 // the same keys, so a retried item overwrites its own objects.
 
 import type { AuditOptions } from '../core/analysis/context';
-import { baselineAfter, driftOf, unevaluatedChecks } from '../core/drift/drift';
-import { auditCluster, summarize } from '../core/engine/audit-cluster';
+import { baselineAfter, driftOf } from '../core/drift/drift';
+import { summarize } from '../core/engine/audit-cluster';
 import { namedFirstLineOf } from '../core/error-text';
-import type { ClusterState } from '../core/model/cluster-state';
 import type { AuditReport, ClusterReport, Finding } from '../core/model/finding';
 import type { ClusterStatus } from '../pipeline/audit-one-cluster';
-import {
-  clusterDeadlineMs,
-  collectWithin,
-  connectionStatus,
-  unreachableState,
-  withoutNamespaces,
-} from '../pipeline/audit-one-cluster';
+import { auditOneCluster, clusterDeadlineMs, unreachableState } from '../pipeline/audit-one-cluster';
 import type { Environment } from '../pipeline/config';
+import type { ClusterSource } from '../pipeline/run-audit';
 import { type InvocationContext, jsonLineLog, type StructuredLog } from '../pipeline/structured-log';
 import type { ReportStore, StoredReport } from '../sinks/report-store';
-import { DEFAULT_PROBE_NAMESPACES } from '../sources/kube/probe-webhook';
-import { collectCluster } from '../sources/live/collect-cluster';
+import { clusterCollector } from '../sources/live/cluster-collector';
 import { MemberAccessError, type MemberSession, TargetThrottledError } from './member-session';
 import {
   type AuditTargetConfig,
@@ -88,15 +81,27 @@ export async function auditTarget(
   const options: AuditOptions = { now: started, webhookName: config.webhookName };
   const session = deps.sessionFor(account);
 
-  const collected = await collectAsMember(deps, session, target, context);
-  const state = withoutNamespaces(collected.state, config.excludeNamespaces);
-  const audit = auditCluster(state, options);
-  // With nothing collected (the member role could not be used) only the IRSA-X checks ran: the engine says so.
-  const unevaluated = unevaluatedChecks(audit);
+  const source = await memberSource(deps, session, target);
+  const {
+    state,
+    result: audit,
+    status,
+    auditError,
+    unevaluated,
+  } = await auditOneCluster(source, {
+    // Taken now: what the invocation has left, less the reserve for writing the objects.
+    deadlineMs: clusterDeadlineMs(context.getRemainingTimeInMillis()),
+    excludeNamespaces: config.excludeNamespaces,
+    audit: options,
+  });
+  const describeFailure = state.collectionErrors.find(
+    (error) => error.resource === 'cluster-connection' && error.reason === 'describe-cluster',
+  );
+  // DescribeCluster throttled beyond the SDK's retries says nothing about the cluster: try the item again later.
+  if (describeFailure?.throttled === true)
+    throw new TargetThrottledError(`${account}/${region}/${cluster}: ${describeFailure.message}`);
   const report = withMemberRemediation(audit.report, session, account, config.region);
   const { counts } = audit;
-  const status = collected.status === 'collected' ? connectionStatus(state) : collected.status;
-  const auditError = status !== 'audited' || report.findings.some((finding) => finding.check === 'IRSA-X01');
 
   const errors: string[] = [];
   const asAuditReport = (clusterReport: ClusterReport): AuditReport => ({
@@ -182,19 +187,15 @@ export async function auditTarget(
   return record;
 }
 
-type Collected = {
-  readonly status: 'collected' | Exclude<ClusterStatus, 'audited'>;
-  readonly state: ClusterState;
-};
-
-/** The cluster's state as the member role sees it, or a state holding why the role could not be used. */
-async function collectAsMember(
+/**
+ * The cluster as the member role sees it, or, when the role cannot be used, a source that holds only why (the
+ * cluster was never reached: IRSA-X01). A throttled AssumeRole says nothing about the cluster: the item is retried.
+ */
+async function memberSource(
   deps: AuditTargetDependencies,
   session: MemberSession,
   target: AuditTargetEvent,
-  context: InvocationContext,
-): Promise<Collected> {
-  const { config } = deps;
+): Promise<ClusterSource> {
   const { cluster, region } = target;
   try {
     await session.assume();
@@ -203,47 +204,19 @@ async function collectAsMember(
       throw new TargetThrottledError(`${target.account}/${region}/${cluster}: ${error.message}`, {
         cause: error,
       });
-    const reason = error instanceof MemberAccessError ? error.reason : 'error';
-    return {
-      // The cluster was never reached: the role that reaches it could not be used.
-      status: 'unreachable',
-      state: unreachableState(cluster, {
-        resource: 'cluster-connection',
-        reason,
-        message: error instanceof MemberAccessError ? error.message : namedFirstLineOf(error),
-      }),
-    };
+    const state = unreachableState(cluster, {
+      resource: 'cluster-connection',
+      reason: error instanceof MemberAccessError ? error.reason : 'error',
+      message: error instanceof MemberAccessError ? error.message : namedFirstLineOf(error),
+    });
+    return { label: cluster, collect: async () => state };
   }
-  const clients = session.clients(region);
-  const collected = await collectWithin(
-    {
-      label: cluster,
-      collect: () =>
-        collectCluster({
-          clusterName: cluster,
-          clients,
-          kubeTarget: ({ endpoint, caData }) => ({
-            kind: 'eks',
-            clusterName: cluster,
-            endpoint: endpoint ?? '',
-            caData: caData ?? '',
-            // Signed as the member role: the member stack's access entry maps that role, not the auditor's.
-            token: () => session.tokens.token(cluster, region),
-          }),
-          ...(config.probe ? { probeNamespaces: DEFAULT_PROBE_NAMESPACES } : {}),
-        }),
-    },
-    cluster,
-    // Taken now: what the invocation has left, less the reserve for writing the objects.
-    clusterDeadlineMs(context.getRemainingTimeInMillis()),
-  );
-  const describeFailure = collected.state.collectionErrors.find(
-    (error) => error.resource === 'cluster-connection' && error.reason === 'describe-cluster',
-  );
-  // DescribeCluster throttled beyond the SDK's retries says nothing about the cluster: try the item again later.
-  if (describeFailure?.throttled === true)
-    throw new TargetThrottledError(`${target.account}/${region}/${cluster}: ${describeFailure.message}`);
-  return collected;
+  return clusterCollector({
+    clients: session.clients(region),
+    // Signed as the member role: the member stack's access entry maps that role, not the auditor's.
+    token: (name) => session.tokens.token(name, region),
+    probe: deps.config.probe,
+  }).sourceFor(cluster);
 }
 
 /**

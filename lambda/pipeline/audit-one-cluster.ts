@@ -1,13 +1,55 @@
 // One cluster's audit, whatever the mode: collect within a deadline, drop the excluded namespaces, run the engine.
 // Both drivers (single mode's bounded fan-out, organization mode's per-cluster step) use these.
 
+import type { AuditOptions } from '../core/analysis/context';
+import { unevaluatedChecks } from '../core/drift/drift';
+import { auditCluster } from '../core/engine/audit-cluster';
 import { namedFirstLineOf } from '../core/error-text';
+import type { AuditResult } from '../core/model/audit-result';
 import type { ClusterState, CollectionError } from '../core/model/cluster-state';
 import { ClusterStateAssembler } from '../sources/assemble-state';
 import type { ClusterSource } from './run-audit';
 
 /** How one cluster's part of a run ended: all but `audited` carry an IRSA-X01 finding and count as audit errors. */
 export type ClusterStatus = 'audited' | 'unreachable' | 'timed-out' | 'failed';
+
+/** One cluster's audit, ready to publish. */
+export interface ClusterAudit {
+  /** What was collected, less the excluded namespaces. */
+  readonly state: ClusterState;
+  readonly result: AuditResult;
+  readonly status: ClusterStatus;
+  /** Counts as an audit error (the metric and alarm): the cluster could not be audited, or reported IRSA-X01. */
+  readonly auditError: boolean;
+  /** The checks whose verdict this run lacks: drift neither resolves nor drops their findings. */
+  readonly unevaluated: ReadonlySet<string>;
+}
+
+export interface AuditOneClusterOptions {
+  /** How long the collection may take (clusterDeadlineMs of what the invocation has left). */
+  readonly deadlineMs: number;
+  readonly excludeNamespaces: readonly string[];
+  readonly audit: AuditOptions;
+}
+
+/** Collects the cluster within the deadline, drops the excluded namespaces and runs the engine; never throws. */
+export async function auditOneCluster(
+  source: ClusterSource,
+  options: AuditOneClusterOptions,
+): Promise<ClusterAudit> {
+  const collected = await collectWithin(source, source.label, options.deadlineMs);
+  const state = withoutNamespaces(collected.state, options.excludeNamespaces);
+  const result = auditCluster(state, options.audit);
+  const status = collected.status === 'collected' ? connectionStatus(state) : collected.status;
+  return {
+    state,
+    result,
+    status,
+    auditError:
+      status !== 'audited' || result.report.findings.some((finding) => finding.check === 'IRSA-X01'),
+    unevaluated: unevaluatedChecks(result),
+  };
+}
 
 // Publishing (S3, SNS per cluster, then CloudWatch) must fit in what the audits leave of the invocation.
 const PUBLISH_RESERVE_FRACTION = 0.2;

@@ -6,15 +6,14 @@ import { createHash, randomUUID } from 'node:crypto';
 import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import type { SNSClient } from '@aws-sdk/client-sns';
 import type { AuditOptions } from '../core/analysis/context';
-import { unevaluatedChecks } from '../core/drift/drift';
-import { auditCluster } from '../core/engine/audit-cluster';
 import { namedFirstLineOf } from '../core/error-text';
 import type { SeveritySummary } from '../core/model/finding';
 import { type ClusterRunResult, metricData, publishMetrics } from '../sinks/metrics';
 import { publishClusterReport } from '../sinks/publish-cluster';
 import type { ReportStore } from '../sinks/report-store';
 import { createConcurrencyLimit } from '../sources/aws/concurrency-limit';
-import { clusterDeadlineMs, collectWithin, connectionStatus, withoutNamespaces } from './audit-one-cluster';
+import type { ClusterCollector } from '../sources/live/cluster-collector';
+import { auditOneCluster, clusterDeadlineMs } from './audit-one-cluster';
 import type { ScheduledAuditConfig } from './config';
 import type { ClusterSource } from './run-audit';
 import type { InvocationContext, StructuredLog } from './structured-log';
@@ -28,10 +27,11 @@ export interface ScheduledEvent {
 /** What a run needs, built once per Lambda container (clients at module scope) or by a test. */
 export interface ScheduledAuditDependencies {
   readonly config: ScheduledAuditConfig;
-  /** The names of every cluster in the region (ListClusters), when the configuration names none. */
-  readonly listClusters: () => Promise<readonly string[]>;
-  /** Collects one cluster; records its failures as collectionErrors rather than throwing. */
-  readonly sourceFor: (clusterName: string) => ClusterSource;
+  /**
+   * A collector for one run (its clusters share what they read of AWS): the names of every cluster of the region
+   * when the configuration names none, and a source per cluster that records failures rather than throwing.
+   */
+  readonly collectorForRun: () => ClusterCollector;
   /** The account of the caller (STS), for the report key of a cluster whose ARN was never read. */
   readonly accountId: () => Promise<string>;
   readonly cloudwatch: CloudWatchClient;
@@ -108,9 +108,10 @@ export async function runScheduledAudit(
   const started = now();
   const runId = runIdOf(event, context);
   const { config, log } = deps;
+  const collector = deps.collectorForRun();
   let names: readonly string[];
   try {
-    names = config.clusters ?? (await deps.listClusters());
+    names = config.clusters ?? (await collector.listClusters());
   } catch (error) {
     log('error', 'cannot list the clusters to audit', { runId, error: namedFirstLineOf(error) });
     const message = `cannot list the EKS clusters in ${config.region}: ${namedFirstLineOf(error)}`;
@@ -127,7 +128,15 @@ export async function runScheduledAudit(
   const limit = createConcurrencyLimit(config.clusterConcurrency);
   const runs = await Promise.all(
     names.map((name) =>
-      limit.run(() => auditAndPublish(deps, name, { runId, generatedAt: started, options, context, now })),
+      limit.run(() =>
+        auditAndPublish(deps, collector.sourceFor(name), {
+          runId,
+          generatedAt: started,
+          options,
+          context,
+          now,
+        }),
+      ),
     ),
   );
 
@@ -180,7 +189,7 @@ interface RunInput {
 
 async function auditAndPublish(
   deps: ScheduledAuditDependencies,
-  clusterName: string,
+  source: ClusterSource,
   input: RunInput,
 ): Promise<{ readonly result: ClusterRunResult; readonly outcome: ClusterOutcome }> {
   const { config, log } = deps;
@@ -188,16 +197,20 @@ async function auditAndPublish(
   const started = now().getTime();
   // Taken when this cluster's turn comes: a cluster that waited for a slot has less time left.
   const deadlineMs = clusterDeadlineMs(input.context.getRemainingTimeInMillis());
-  const collected = await collectWithin(deps.sourceFor(clusterName), clusterName, deadlineMs);
-  const state = withoutNamespaces(collected.state, config.excludeNamespaces);
-  const audit = auditCluster(state, input.options);
+  const clusterName = source.label;
+  const {
+    state,
+    result: audit,
+    status,
+    auditError,
+    unevaluated,
+  } = await auditOneCluster(source, {
+    deadlineMs,
+    excludeNamespaces: config.excludeNamespaces,
+    audit: input.options,
+  });
   const { report, counts } = audit;
-  const status = collected.status === 'collected' ? connectionStatus(state) : collected.status;
-  const result: ClusterRunResult = {
-    report,
-    ...counts,
-    auditError: status !== 'audited' || report.findings.some((finding) => finding.check === 'IRSA-X01'),
-  };
+  const result: ClusterRunResult = { report, ...counts, auditError };
   log(result.auditError ? 'warn' : 'info', 'cluster audited', {
     runId,
     cluster: clusterName,
@@ -225,7 +238,7 @@ async function auditAndPublish(
         report,
         generatedAt: input.generatedAt,
         runId,
-        unevaluated: unevaluatedChecks(audit),
+        unevaluated,
       },
     );
     alerted = published.alerted;

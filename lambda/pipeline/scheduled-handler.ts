@@ -9,10 +9,8 @@ import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import { fromNodeProviderChain } from '@aws-sdk/credential-providers';
 import { ReportStore } from '../sinks/report-store';
 import { type AwsClients, type AwsCredentials, createAwsClients } from '../sources/aws/aws-clients';
-import { listClusterNames } from '../sources/aws/collect-aws';
 import { EksTokenCache } from '../sources/aws/eks-token';
-import { DEFAULT_PROBE_NAMESPACES } from '../sources/kube/probe-webhook';
-import { collectCluster } from '../sources/live/collect-cluster';
+import { clusterCollector } from '../sources/live/cluster-collector';
 import { ConfigError, type Environment, loadConfig, type ScheduledAuditConfig } from './config';
 import {
   runScheduledAudit,
@@ -27,6 +25,8 @@ export interface HandlerOptions {
   /** AWS credentials for every client and the EKS tokens; the default credential chain when absent. */
   readonly credentials?: AwsCredentials;
   readonly log?: StructuredLog;
+  /** The clients that collect the clusters, when the caller builds them (a test that counts their requests). */
+  readonly collectionClients?: AwsClients;
 }
 
 /** The scheduled audit's Lambda handler. */
@@ -64,30 +64,20 @@ export function createDependencies(
     maxAttempts: MAX_ATTEMPTS,
     ...endpoint,
   } as const;
-  const aws: AwsClients = createAwsClients({ region: config.region, credentials, ...endpoint });
+  const aws: AwsClients =
+    options.collectionClients ?? createAwsClients({ region: config.region, credentials, ...endpoint });
   // An emulator's endpoint is one host: bucket names go in the path, not in the host name.
   const s3 = new S3Client({ ...clientConfig, forcePathStyle: config.endpoint !== undefined });
   const tokens = new EksTokenCache({ credentials });
   let account: Promise<string> | undefined;
   return {
     config,
-    listClusters: () => listClusterNames(aws),
-    sourceFor: (clusterName) => ({
-      label: clusterName,
-      collect: () =>
-        collectCluster({
-          clusterName,
-          clients: aws,
-          kubeTarget: ({ endpoint: server, caData }) => ({
-            kind: 'eks',
-            clusterName,
-            endpoint: server ?? '',
-            caData: caData ?? '',
-            token: () => tokens.token(clusterName, config.region),
-          }),
-          ...(config.probe ? { probeNamespaces: DEFAULT_PROBE_NAMESPACES } : {}),
-        }),
-    }),
+    collectorForRun: () =>
+      clusterCollector({
+        clients: aws,
+        token: (clusterName) => tokens.token(clusterName, config.region),
+        probe: config.probe,
+      }),
     accountId: () => {
       account ??= aws.sts.send(new GetCallerIdentityCommand({})).then((identity) => {
         if (identity.Account === undefined) throw new Error('STS GetCallerIdentity returned no account');

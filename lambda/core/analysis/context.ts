@@ -112,6 +112,7 @@ export class AuditContext {
   private readonly namespaceScope: ReadonlySet<string> | undefined;
   private readonly trustCache = new Map<string, TrustVerdict>();
   private readonly namespacesByName: ReadonlyMap<string, Namespace>;
+  private trustingIssuer: readonly IamRole[] | undefined;
 
   constructor(
     readonly state: ClusterState,
@@ -268,6 +269,29 @@ export class AuditContext {
   /** The annotated SAs (with a valid role ARN) grouped by the account of their role, in SA order. */
   serviceAccountsByRoleAccount(): ReadonlyMap<string, readonly AnnotatedServiceAccount[]> {
     return this.usersByRoleAccount;
+  }
+
+  /**
+   * The roles whose trust policy names this cluster's issuer: an Allow statement federates its provider (of any
+   * account) or conditions on one of its claims. Without the ServiceAccounts (the API server could not be read)
+   * these are the roles the cluster's pods would assume.
+   */
+  rolesTrustingIssuer(): readonly IamRole[] {
+    this.trustingIssuer ??= this.state.roles.filter((role) => this.trustsIssuer(role));
+    return this.trustingIssuer;
+  }
+
+  private trustsIssuer(role: IamRole): boolean {
+    const { issuer } = this;
+    if (issuer === undefined || role.trustPolicy === undefined) return false;
+    const provider = `:oidc-provider/${issuer}`.toLowerCase();
+    const claim = `${issuer}:`.toLowerCase();
+    return role.trustPolicy.statements.some(
+      (statement) =>
+        statement.effect === 'Allow' &&
+        ((statement.principal?.byType.Federated ?? []).some((arn) => arn.toLowerCase().endsWith(provider)) ||
+          statement.conditions.some((condition) => condition.key.toLowerCase().startsWith(claim))),
+    );
   }
 
   /** The checks skipped because a resource type could not be read. */

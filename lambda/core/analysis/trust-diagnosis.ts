@@ -1,8 +1,10 @@
 // Names the broken link when a trust policy refuses a ServiceAccount, so S05–S09 each report one cause,
 // and tells a refusal apart from a trust the audit cannot decide (IRSA-S04 reports that one).
 
+import type { IamRole } from '../model/cluster-state';
 import type { ConditionEvaluation, StatementEvaluation } from '../policy/trust-policy';
 import type { AnnotatedServiceAccount, AuditContext, TrustVerdict } from './context';
+import { DEFAULT_AUDIENCE, serviceAccountSubject } from './eks-conventions';
 
 /**
  * `condition`: the statements written for the SA (their :sub and :aud admit it) are refused by a condition on
@@ -182,4 +184,31 @@ export function serviceAccountResource(entry: AnnotatedServiceAccount) {
     namespace: entry.serviceAccount.namespace,
     name: entry.serviceAccount.name,
   } as const;
+}
+
+// Whether a statement's principal and action match does not depend on the subject: any SA name will do.
+const ANY_SUBJECT = serviceAccountSubject('irsa-auditor-any-namespace', 'irsa-auditor-any-serviceaccount');
+
+/** How a role that trusts the issuer federates it, judged without a ServiceAccount (S05, S06 when Kubernetes is unreadable). */
+export interface RoleFederation {
+  readonly verdict: Extract<TrustVerdict, { status: 'evaluated' }>;
+  /** The Allow statements whose principal is this cluster's provider in the role's account. */
+  readonly federating: readonly StatementEvaluation[];
+  /** Those of them that also allow sts:AssumeRoleWithWebIdentity. */
+  readonly allowing: readonly StatementEvaluation[];
+}
+
+export function federationOf(context: AuditContext, role: IamRole): RoleFederation | undefined {
+  if (!context.isReadableAccount(role.accountId)) return undefined;
+  const verdict = context.trustOfRole(role, ANY_SUBJECT, DEFAULT_AUDIENCE);
+  if (verdict.status !== 'evaluated') return undefined;
+  const federating = verdict.decision.statements.filter(
+    (evaluation) => evaluation.statement.effect === 'Allow' && evaluation.principalMatches,
+  );
+  return { verdict, federating, allowing: federating.filter((evaluation) => evaluation.actionMatches) };
+}
+
+/** A role as a finding resource. */
+export function roleResource(role: IamRole) {
+  return { kind: 'Role', name: role.arn } as const;
 }

@@ -1,3 +1,4 @@
+import type { IamRole } from '../model/cluster-state';
 import { accountOfArn } from '../policy/arn';
 import type { Check } from './check';
 
@@ -43,4 +44,39 @@ export const c02OidcProvider: Check = {
       };
     }
   },
+  withoutKubernetes: {
+    needs: ['cluster', 'oidcProviders', 'roles'],
+    // The ServiceAccounts are unknown, but a role that trusts the issuer is meant for them: its account needs
+    // the provider. Same resource and key as above, so the finding keeps its fingerprint once the cluster answers.
+    *run(context) {
+      const { cluster } = context.state;
+      const { issuer } = context;
+      if (issuer === undefined) return;
+      for (const [accountId, roles] of rolesByAccount(context.rolesTrustingIssuer())) {
+        if (!context.isReadableAccount(accountId) || context.providerFor(accountId) !== undefined) continue;
+        const names = roles.map((role) => role.name);
+        yield {
+          resource: { kind: 'Cluster', name: cluster.name },
+          key: accountId === cluster.accountId ? issuer : `${accountId}:${issuer}`,
+          message: `IAM has no OIDC identity provider for ${cluster.oidcIssuer} in account ${accountId}, so STS refuses ("No OpenIDConnect provider found in your account") every token of cluster ${cluster.name} for the ${roles.length} role(s) there that trust it (${names.slice(0, 5).join(', ')}${names.length > 5 ? ', ...' : ''}).`,
+          evidence: {
+            clusterIssuer: cluster.oidcIssuer ?? null,
+            accountId,
+            expectedProviderArn: context.providerArnFor(accountId) ?? null,
+            providerUrls: context.state.oidcProviders
+              .filter((provider) => accountOfArn(provider.arn) === accountId)
+              .map((provider) => provider.url),
+            rolesTrustingIssuer: names.slice(0, 20),
+          },
+          remediation: `Create it with \`aws iam create-open-id-connect-provider --url https://${issuer} --client-id-list sts.amazonaws.com\`${accountId === cluster.accountId ? '' : ` with credentials of account ${accountId}`}, adding any other audience the cluster's ServiceAccounts use.`,
+        };
+      }
+    },
+  },
 };
+
+function rolesByAccount(roles: readonly IamRole[]): ReadonlyMap<string, readonly IamRole[]> {
+  const byAccount = new Map<string, IamRole[]>();
+  for (const role of roles) byAccount.set(role.accountId, [...(byAccount.get(role.accountId) ?? []), role]);
+  return byAccount;
+}

@@ -26,4 +26,13 @@ export interface Check {
   /** The inputs the check reads; when one could not be collected the check is skipped, not run. */
   readonly needs: readonly ResourceType[];
   readonly run: (context: AuditContext) => Iterable<FindingDraft>;
+  /**
+   * What the check can still decide when the API server could not be read (`aws-only` collection): the roles
+   * that trust this cluster's issuer stand in for the ServiceAccounts that would name them. Absent when the
+   * check cannot say anything without Kubernetes.
+   */
+  readonly withoutKubernetes?: {
+    readonly needs: readonly ResourceType[];
+    readonly run: (context: AuditContext) => Iterable<FindingDraft>;
+  };
 }

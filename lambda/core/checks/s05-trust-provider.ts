@@ -1,5 +1,10 @@
 import { addStatementRemediation } from '../analysis/remediation';
-import { diagnoseTrust, serviceAccountResource } from '../analysis/trust-diagnosis';
+import {
+  diagnoseTrust,
+  federationOf,
+  roleResource,
+  serviceAccountResource,
+} from '../analysis/trust-diagnosis';
 import type { Check } from './check';
 
 /** STS only honours a web identity token for roles that federate the issuing cluster's provider. */
@@ -54,5 +59,29 @@ export const s05TrustProvider: Check = {
         remediation: addStatementRemediation(role.name, providerArn, issuer, entry.subject, entry.audience),
       };
     }
+  },
+  withoutKubernetes: {
+    needs: ['cluster', 'roles'],
+    // A role that names this cluster's issuer only in its conditions, or federates its provider of another
+    // account, is meant for this cluster but refuses all of its tokens, whichever ServiceAccount presents one.
+    *run(context) {
+      for (const role of context.rolesTrustingIssuer()) {
+        const federation = federationOf(context, role);
+        if (federation === undefined || federation.federating.length > 0) continue;
+        const { providerArn } = federation.verdict;
+        const federated = federation.verdict.decision.statements.flatMap((evaluation) =>
+          evaluation.statement.effect === 'Allow'
+            ? (evaluation.statement.principal?.byType.Federated ?? [])
+            : [],
+        );
+        yield {
+          resource: roleResource(role),
+          key: role.arn,
+          message: `Role ${role.name} names this cluster's issuer but does not federate its OIDC provider ${providerArn}${federated.length > 0 ? ` (it federates ${federated.join(', ')})` : ''}, so STS refuses every token of the cluster for it; a role must federate the provider of its own account, ${role.accountId}.`,
+          evidence: { roleArn: role.arn, expectedProvider: providerArn, federatedPrincipals: federated },
+          remediation: `In the trust policy of ${role.name}, set Principal.Federated of the statement for this cluster to ${providerArn}.`,
+        };
+      }
+    },
   },
 };

@@ -1,6 +1,12 @@
 import { WEB_IDENTITY_ACTION } from '../analysis/eks-conventions';
 import { addStatementRemediation } from '../analysis/remediation';
-import { diagnoseTrust, serviceAccountResource, statementLabel } from '../analysis/trust-diagnosis';
+import {
+  diagnoseTrust,
+  federationOf,
+  roleResource,
+  serviceAccountResource,
+  statementLabel,
+} from '../analysis/trust-diagnosis';
 import type { Check } from './check';
 
 /** IRSA calls sts:AssumeRoleWithWebIdentity; a statement allowing only sts:AssumeRole does not cover it. */
@@ -38,5 +44,28 @@ export const s06TrustAction: Check = {
         ),
       };
     }
+  },
+  withoutKubernetes: {
+    needs: ['cluster', 'roles'],
+    // The action a statement allows does not depend on which ServiceAccount asks.
+    *run(context) {
+      for (const role of context.rolesTrustingIssuer()) {
+        const federation = federationOf(context, role);
+        if (federation === undefined || federation.federating.length === 0 || federation.allowing.length > 0)
+          continue;
+        const actions = federation.federating.flatMap(
+          (evaluation) =>
+            evaluation.statement.action ??
+            (evaluation.statement.notAction ?? []).map((a) => `NotAction ${a}`),
+        );
+        yield {
+          resource: roleResource(role),
+          key: role.arn,
+          message: `Role ${role.name} trusts this cluster's provider but allows only ${actions.join(', ') || 'no action'}; IRSA needs ${WEB_IDENTITY_ACTION}.`,
+          evidence: { roleArn: role.arn, allowedActions: actions, requiredAction: WEB_IDENTITY_ACTION },
+          remediation: `In the trust policy of ${role.name}, set the Action of ${federation.federating.map(statementLabel).join(', ')} to ${WEB_IDENTITY_ACTION}.`,
+        };
+      }
+    },
   },
 };

@@ -1,3 +1,4 @@
+import { KUBERNETES_RESOURCES } from '../model/cluster-state';
 import type { Check } from './check';
 
 /** The next step for each way a connection fails (SPEC §4: DNS, TLS, 401, timeout). */
@@ -27,14 +28,27 @@ export const x01ClusterUnreachable: Check = {
   remediation: "Check the endpoint's network path, the access entry of the auditor's role, and the CA.",
   needs: [],
   *run(context) {
+    // With the AWS side collected, the engine ran what IAM and EKS alone decide and skipped the rest for want of
+    // the API server: say which, so that a reader knows what the findings that are there could not cover.
+    const skipped = [
+      ...new Set(KUBERNETES_RESOURCES.flatMap((input) => context.skippedChecks(input))),
+    ].sort();
+    const awsOnly = context.state.collected === 'aws-only';
     for (const error of context.state.collectionErrors) {
       if (error.resource !== 'cluster-connection') continue;
       const { name } = context.state.cluster;
+      const consequence = awsOnly
+        ? `so none of its ServiceAccounts, pods or webhooks were checked: only what IAM and EKS alone decide was audited, and ${skipped.join(', ')} did not run.`
+        : 'so none of its ServiceAccounts, pods or webhooks were checked.';
       yield {
         resource: { kind: 'Cluster', name },
         key: error.reason,
-        message: `Cluster ${name} could not be audited: ${error.reason} (${error.message}), so none of its ServiceAccounts, pods or webhooks were checked.`,
-        evidence: { reason: error.reason, error: error.message },
+        message: `Cluster ${name} could not be audited: ${error.reason} (${error.message}), ${consequence}`,
+        evidence: {
+          reason: error.reason,
+          error: error.message,
+          ...(awsOnly ? { checksNotRun: skipped } : {}),
+        },
         remediation: remediationFor(`${error.reason} ${error.message}`, name),
       };
     }

@@ -6,7 +6,7 @@ import type { Check, FindingDraft } from '../checks/check';
 import { CHECKS, checkById } from '../checks/registry';
 import { CHECK_FAILED_ID } from '../checks/x03-check-failed';
 import type { AuditCounts, AuditResult } from '../model/audit-result';
-import type { ClusterState, ResourceType } from '../model/cluster-state';
+import { type ClusterState, KUBERNETES_RESOURCES, type ResourceType } from '../model/cluster-state';
 import {
   type Finding,
   SEVERITIES,
@@ -17,14 +17,6 @@ import {
 
 // The audit's own checks (unreachable, unreadable, failed, malformed): they run whatever was collected.
 const INTERNAL_CHECK_PREFIX = 'IRSA-X';
-
-// An unreachable cluster means nothing could be read from its API server.
-const KUBERNETES_RESOURCES: readonly ResourceType[] = [
-  'serviceAccounts',
-  'pods',
-  'mutatingWebhookConfigurations',
-  'namespaces',
-];
 
 /** Audits one cluster: never throws; a check that throws becomes an IRSA-X03 finding. */
 export function auditCluster(
@@ -68,15 +60,21 @@ function runChecks(state: ClusterState, options: AuditOptions, checks: readonly 
   const missing = missingInputs(state);
   // Which checks each uncollected input cost, so that IRSA-X02 can say what the audit is missing.
   const skipped = new Map<ResourceType, string[]>();
-  const runnable = checks.filter((check) => {
+  const runnable: { readonly check: Check; readonly plan: Pick<Check, 'run'> }[] = [];
+  for (const check of checks) {
+    // Without the API server, a check that can decide something from IAM and EKS alone runs that part.
+    const plan =
+      state.collected === 'aws-only' && check.withoutKubernetes !== undefined
+        ? check.withoutKubernetes
+        : check;
     // With nothing collected, only the audit's own checks have anything to say (IRSA-X01 above all).
     const unavailable =
       state.collected === 'none' && !check.id.startsWith(INTERNAL_CHECK_PREFIX)
         ? (['cluster'] as const)
-        : check.needs.filter((need) => missing.has(need));
+        : plan.needs.filter((need) => missing.has(need));
     for (const need of unavailable) skipped.set(need, [...(skipped.get(need) ?? []), check.id]);
-    return unavailable.length === 0;
-  });
+    if (unavailable.length === 0) runnable.push({ check, plan });
+  }
   let context: AuditContext;
   try {
     context = new AuditContext(state, options, skipped);
@@ -92,9 +90,9 @@ function runChecks(state: ClusterState, options: AuditOptions, checks: readonly 
   const findings: Finding[] = [];
   const evaluated: string[] = [];
   const threw: string[] = [];
-  for (const check of runnable) {
+  for (const { check, plan } of runnable) {
     try {
-      const drafts = [...check.run(context)];
+      const drafts = [...plan.run(context)];
       for (const draft of drafts) findings.push(toFinding(check, draft, state.cluster.name));
       evaluated.push(check.id);
     } catch (error) {

@@ -209,6 +209,14 @@ export type ResourceType =
   | 'accountClusters'
   | 'webhookProbes';
 
+/** What the audit lists from the API server: none of it can be read when the cluster cannot be reached. */
+export const KUBERNETES_RESOURCES = [
+  'serviceAccounts',
+  'pods',
+  'mutatingWebhookConfigurations',
+  'namespaces',
+] as const satisfies readonly ResourceType[];
+
 /** A resource type that could not be read (403, throttling, unreachable cluster). */
 export interface CollectionError {
   readonly resource: ResourceType | 'cluster-connection';

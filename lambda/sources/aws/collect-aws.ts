@@ -4,8 +4,10 @@
 import {
   DescribeClusterCommand,
   DescribePodIdentityAssociationCommand,
-  ListClustersCommand,
+  type EKSClient,
+  type ListClustersCommand,
   ListPodIdentityAssociationsCommand,
+  paginateListClusters,
 } from '@aws-sdk/client-eks';
 import {
   GetOpenIDConnectProviderCommand,
@@ -60,6 +62,11 @@ export interface CollectAwsOptions {
   readonly concurrency?: number;
   /** Shared by the collections of one run so that clusters of one account read IAM once. */
   readonly cache?: AwsRunCache;
+  /**
+   * Also collect every role of the account whose trust policy names the cluster's issuer: when the API server
+   * cannot be read, the roles the ServiceAccounts would name are unknown, and these are the ones meant for them.
+   */
+  readonly rolesTrustingIssuer?: boolean;
 }
 
 /** The cluster itself cannot be described (not found, access denied): nothing of it can be audited. */
@@ -75,28 +82,73 @@ export class AwsCollectionError extends Error {
   }
 }
 
-interface RoleCache {
-  /** Role name → raw role, or null when IAM said it does not exist. */
-  readonly byName: Map<string, unknown>;
-  /** A full ListRoles enumeration succeeded: a name it did not return does not exist. */
-  complete: boolean;
-}
-
-/** Account-wide reads (OIDC providers, roles, the region's clusters) kept for the rest of one run; failures are not kept. */
+/**
+ * Account-wide reads kept for the rest of one run, so that N clusters cost one ListClusters, one DescribeCluster
+ * each, and one read of the providers and roles of their account: OIDC providers, the region's clusters, and
+ * the roles. The promises are kept, so that clusters collected at once share a read in flight; a read that fails
+ * is dropped, so the next cluster asks again. One cache serves the clients of one account and region.
+ */
 export class AwsRunCache {
-  readonly oidcProviders = new Map<string, readonly unknown[]>();
-  readonly accountClusters = new Map<string, readonly unknown[]>();
-  readonly roles = new Map<string, RoleCache>();
+  private readonly providers = new Map<string, Promise<SharedRead<readonly unknown[]>>>();
+  private readonly names = new Map<string, Promise<string[]>>();
+  private readonly described = new Map<string, Promise<unknown>>();
+  private readonly roles = new Map<string, AccountRoles>();
 
-  /** The roles known so far in one account, created empty on first use. */
-  rolesOf(accountId: string): RoleCache {
+  /** The names of every cluster of the region (ListClusters, all pages), read once. */
+  clusterNames(clients: AwsClients, call: Call = direct): Promise<string[]> {
+    return kept(this.names, clients.region, () => listClusterNamesWith(clients, call));
+  }
+
+  /** DescribeCluster `.cluster` as JSON (undefined when EKS returns none), read once per cluster. */
+  describeCluster(clients: AwsClients, name: string, call: Call = direct): Promise<unknown> {
+    return kept(this.described, `${clients.region}/${name}`, async () => {
+      const output = await call('eks:DescribeCluster', () =>
+        clients.eks.send(new DescribeClusterCommand({ name })),
+      );
+      return output.cluster === undefined ? undefined : plainJson(output.cluster);
+    });
+  }
+
+  oidcProviders(accountId: string, read: () => Promise<SharedRead<readonly unknown[]>>) {
+    return kept(this.providers, accountId, async () => {
+      const result = await read();
+      // Kept only when complete: a provider that failed to be read must be asked for again.
+      if (result.errors.length > 0) this.providers.delete(accountId);
+      return result;
+    });
+  }
+
+  /** The roles read so far in one account. */
+  rolesOf(accountId: string): AccountRoles {
     let entry = this.roles.get(accountId);
     if (entry === undefined) {
-      entry = { byName: new Map(), complete: false };
+      entry = new AccountRoles();
       this.roles.set(accountId, entry);
     }
     return entry;
   }
+}
+
+/** A read shared by the collections of a run, with the failure each of them records (and the value so far). */
+interface SharedRead<T> {
+  readonly value: T;
+  /** Every call that failed, so that each collection's error counts them. */
+  readonly errors: readonly unknown[];
+}
+
+type Call = <T>(api: string, send: () => Promise<T>) => Promise<T>;
+const direct: Call = (_api, send) => send();
+
+/** The promise kept under `key`, made by `make` when absent; a rejected one is forgotten. */
+function kept<T>(map: Map<string, Promise<T>>, key: string, make: () => Promise<T>): Promise<T> {
+  const known = map.get(key);
+  if (known !== undefined) return known;
+  const made = make();
+  map.set(key, made);
+  made.catch(() => {
+    if (map.get(key) === made) map.delete(key);
+  });
+  return made;
 }
 
 const DEFAULT_CONCURRENCY = 8;
@@ -118,12 +170,11 @@ class Collector {
     this.limit = createConcurrencyLimit(concurrency);
   }
 
-  call<T>(api: string, send: () => Promise<T>): Promise<T> {
-    return this.limit.run(() => {
+  readonly call: Call = (api, send) =>
+    this.limit.run(() => {
       this.counts[api] = (this.counts[api] ?? 0) + 1;
       return send();
     });
-  }
 
   fail(resource: AwsResource, error: unknown): void {
     const failure = this.failures.get(resource);
@@ -150,35 +201,33 @@ export async function collectAws(clients: AwsClients, options: CollectAwsOptions
   const cache = options.cache ?? new AwsRunCache();
   const cluster =
     options.cluster === undefined
-      ? await describeTargetCluster(collector, options.clusterName)
+      ? await describeTargetCluster(collector, cache, options.clusterName)
       : plainJson(options.cluster);
   const accountId =
     accountOfArn(stringMember(cluster, 'arn') ?? '') ?? (await callerAccount(collector, options.clusterName));
+  const roles = cache.rolesOf(accountId);
 
   const associations = collectPodIdentityAssociations(collector, options.clusterName);
-  const [oidcProviders, accountClusters, podIdentityAssociations, roles] = await Promise.all([
+  const [oidcProviders, accountClusters, podIdentityAssociations, wanted, trusting] = await Promise.all([
     collectOidcProviders(collector, cache, accountId),
-    collectAccountClusters(
-      collector,
-      cache,
-      accountId,
-      stringMember(cluster, 'name') ?? options.clusterName,
-      cluster,
-    ),
+    collectAccountClusters(collector, cache, stringMember(cluster, 'name') ?? options.clusterName, cluster),
     associations,
     // Pod Identity roles are only known once the associations are read, and must be audited too (S13).
     associations.then((found) =>
-      collectRoles(collector, cache.rolesOf(accountId), accountId, [
-        ...options.roleArns,
-        ...(found ?? []).flatMap(roleArnOfAssociation),
-      ]),
+      roles.lookUp(
+        collector,
+        roleNamesIn(accountId, [...options.roleArns, ...(found ?? []).flatMap(roleArnOfAssociation)]),
+      ),
     ),
+    options.rolesTrustingIssuer === true ? rolesTrusting(collector, roles, cluster) : [],
   ]);
+  const byName = new Map<string, unknown>();
+  for (const role of [...wanted, ...trusting]) byName.set(stringMember(role, 'RoleName') ?? '', role);
   return {
     cluster,
     accountId,
     oidcProviders,
-    roles,
+    roles: [...byName.values()],
     ...(podIdentityAssociations === undefined ? {} : { podIdentityAssociations }),
     ...(accountClusters === undefined ? {} : { accountClusters }),
     errors: collector.errors(),
@@ -188,41 +237,35 @@ export async function collectAws(clients: AwsClients, options: CollectAwsOptions
 
 /** The names of every EKS cluster in the clients' region (ListClusters, all pages). */
 export async function listClusterNames(clients: AwsClients): Promise<string[]> {
-  return listClusterNamesWith(clients, (_api, send) => send());
+  return listClusterNamesWith(clients);
 }
 
-async function listClusterNamesWith(
-  clients: AwsClients,
-  call: <T>(api: string, send: () => Promise<T>) => Promise<T>,
-): Promise<string[]> {
+async function listClusterNamesWith(clients: AwsClients, call: Call = direct): Promise<string[]> {
+  // The paginator sends each page through `call` (counted and bounded like every other call of a collection).
+  const client = Object.create(clients.eks, {
+    send: {
+      value: (command: ListClustersCommand) => call('eks:ListClusters', () => clients.eks.send(command)),
+    },
+  }) as EKSClient;
   const names: string[] = [];
-  let nextToken: string | undefined;
-  do {
-    const token = nextToken;
-    const page = await call('eks:ListClusters', () =>
-      clients.eks.send(
-        new ListClustersCommand({
-          maxResults: LIST_CLUSTERS_PAGE_SIZE,
-          ...(token === undefined ? {} : { nextToken: token }),
-        }),
-      ),
-    );
+  for await (const page of paginateListClusters({ client, pageSize: LIST_CLUSTERS_PAGE_SIZE }, {})) {
     names.push(...(page.clusters ?? []));
-    nextToken = page.nextToken;
-  } while (nextToken !== undefined && nextToken !== '');
+  }
   return names;
 }
 
-async function describeTargetCluster(collector: Collector, clusterName: string): Promise<unknown> {
+async function describeTargetCluster(
+  collector: Collector,
+  cache: AwsRunCache,
+  clusterName: string,
+): Promise<unknown> {
   const { region } = collector.clients;
   try {
-    const output = await collector.call('eks:DescribeCluster', () =>
-      collector.clients.eks.send(new DescribeClusterCommand({ name: clusterName })),
-    );
-    if (output.cluster === undefined) {
+    const cluster = await cache.describeCluster(collector.clients, clusterName, collector.call);
+    if (cluster === undefined) {
       throw new AwsCollectionError(clusterName, region, 'error', 'DescribeCluster returned no cluster');
     }
-    return plainJson(output.cluster);
+    return cluster;
   } catch (error) {
     if (error instanceof AwsCollectionError) throw error;
     const reason = errorCode(error) === 'ResourceNotFoundException' ? 'not-found' : failureReason(error);
@@ -252,8 +295,13 @@ async function collectOidcProviders(
   cache: AwsRunCache,
   accountId: string,
 ): Promise<readonly unknown[]> {
-  const cached = cache.oidcProviders.get(accountId);
-  if (cached !== undefined) return cached;
+  const read = await cache.oidcProviders(accountId, () => readOidcProviders(collector));
+  // Every collection that shared a failed read reports it: each of their audits lacks the providers.
+  for (const error of read.errors) collector.fail('oidcProviders', error);
+  return read.value;
+}
+
+async function readOidcProviders(collector: Collector): Promise<SharedRead<readonly unknown[]>> {
   const { iam } = collector.clients;
   let arns: string[];
   try {
@@ -265,9 +313,9 @@ async function collectOidcProviders(
       entry.Arn === undefined ? [] : [entry.Arn],
     );
   } catch (error) {
-    collector.fail('oidcProviders', error);
-    return [];
+    return { value: [], errors: [error] };
   }
+  const errors: unknown[] = [];
   const providers = await Promise.all(
     arns.map(async (arn) => {
       try {
@@ -285,44 +333,36 @@ async function collectOidcProviders(
         });
       } catch (error) {
         // Deleted between the list and the get: it no longer exists, which is what the audit needs to know.
-        if (errorCode(error) !== 'NoSuchEntityException') collector.fail('oidcProviders', error);
+        if (errorCode(error) !== 'NoSuchEntityException') errors.push(error);
         return undefined;
       }
     }),
   );
-  const collected = providers.filter((provider) => provider !== undefined);
-  if (!collector.failed('oidcProviders')) cache.oidcProviders.set(accountId, collected);
-  return collected;
+  return { value: providers.filter((provider) => provider !== undefined), errors };
 }
 
 async function collectAccountClusters(
   collector: Collector,
   cache: AwsRunCache,
-  accountId: string,
   targetName: string,
   target: unknown,
 ): Promise<readonly unknown[] | undefined> {
-  const key = `${accountId}/${collector.clients.region}`;
-  const cached = cache.accountClusters.get(key);
-  if (cached !== undefined) return cached;
+  const { clients } = collector;
   let names: string[];
   try {
-    names = await listClusterNamesWith(collector.clients, (api, send) => collector.call(api, send));
+    names = await cache.clusterNames(clients, collector.call);
   } catch (error) {
     collector.fail('accountClusters', error);
     return undefined;
   }
   // ListClusters is eventually consistent: a cluster created a moment ago may be missing from it.
-  if (!names.includes(targetName)) names.push(targetName);
+  const all = names.includes(targetName) ? names : [...names, targetName];
   const clusters = await Promise.all(
-    names.map(async (name) => {
+    all.map(async (name) => {
       // The audited cluster was described a moment ago; describing it again would only cost a call.
       if (name === targetName) return target;
       try {
-        const output = await collector.call('eks:DescribeCluster', () =>
-          collector.clients.eks.send(new DescribeClusterCommand({ name })),
-        );
-        return output.cluster === undefined ? undefined : plainJson(output.cluster);
+        return await cache.describeCluster(clients, name, collector.call);
       } catch (error) {
         if (errorCode(error) !== 'ResourceNotFoundException') collector.fail('accountClusters', error);
         return undefined;
@@ -331,9 +371,7 @@ async function collectAccountClusters(
   );
   // A partial list would make the providers of the clusters left out look stale (A01): all or nothing.
   if (collector.failed('accountClusters')) return undefined;
-  const collected = clusters.filter((cluster) => cluster !== undefined);
-  cache.accountClusters.set(key, collected);
-  return collected;
+  return clusters.filter((cluster) => cluster !== undefined);
 }
 
 async function collectPodIdentityAssociations(
@@ -398,24 +436,9 @@ function stringMember(value: unknown, key: string): string | undefined {
   return typeof member === 'string' ? member : undefined;
 }
 
-/**
- * The wanted roles of the account with the fewest IAM calls, for an unknown number of roles in the account:
- * - one wanted role: GetRole (one call, never more than ListRoles);
- * - several: ListRoles pages of 1000, stopping as soon as every wanted role was seen; after each page, when
- *   the roles still missing are no more than the pages already read, GetRole each of them instead of paging
- *   on (a role that does not exist would otherwise cost every remaining page). This never costs more than
- *   twice the better of "one GetRole per role" and "every ListRoles page", and exactly that in the common
- *   cases: all wanted roles within the first 1000 (one call), or many wanted roles in a big account.
- * Roles of other accounts are not looked up (the engine reports S04); a role IAM does not know is simply
- * absent (S02). Role names are unique per account whatever the path, so a wrong path still finds the role (S03).
- */
-async function collectRoles(
-  collector: Collector,
-  cache: RoleCache,
-  accountId: string,
-  roleArns: readonly string[],
-): Promise<readonly unknown[]> {
-  const names = [
+/** The names of the roles of `accountId` among `roleArns`; roles of other accounts are not looked up (S04). */
+function roleNamesIn(accountId: string, roleArns: readonly string[]): string[] {
+  return [
     ...new Set(
       roleArns.flatMap((arn) => {
         const parsed = parseRoleArn(arn);
@@ -423,65 +446,161 @@ async function collectRoles(
       }),
     ),
   ];
-  const pending = cache.complete ? [] : names.filter((name) => !cache.byName.has(name));
-  const unresolved = pending.length > 1 ? await listRolesUntilFound(collector, cache, pending) : pending;
-  await Promise.all(unresolved.map((name) => getRole(collector, cache, name)));
-  return names.flatMap((name) => {
-    const role = cache.byName.get(name);
-    return role === undefined || role === null ? [] : [role];
-  });
 }
 
-/** Pages ListRoles into the cache; returns the names still to fetch one by one. */
-async function listRolesUntilFound(
+/**
+ * Every role of the account whose trust policy names the cluster's issuer: when the API server cannot be read,
+ * these stand in for the roles the ServiceAccounts would name. The engine decides exactly which statements
+ * federate the issuer; this only keeps the roles whose document mentions it at all.
+ */
+async function rolesTrusting(
   collector: Collector,
-  cache: RoleCache,
-  wanted: readonly string[],
-): Promise<readonly string[]> {
-  let pending = wanted;
-  let marker: string | undefined;
-  for (let pages = 1; ; pages += 1) {
-    const from = marker;
-    let page: ListRolesCommandOutput;
-    try {
-      page = await collector.call('iam:ListRoles', () =>
-        collector.clients.iam.send(
-          new ListRolesCommand({
-            MaxItems: LIST_ROLES_PAGE_SIZE,
-            ...(from === undefined ? {} : { Marker: from }),
-          }),
-        ),
-      );
-    } catch (error) {
-      // A policy that grants iam:GetRole but not iam:ListRoles still lets the audit read every role.
-      if (failureReason(error) === 'forbidden') return pending;
-      collector.fail('roles', error);
-      return [];
-    }
-    for (const role of page.Roles ?? []) {
-      if (role.RoleName !== undefined) cache.byName.set(role.RoleName, plainJson(role));
-    }
-    pending = pending.filter((name) => !cache.byName.has(name));
-    if (page.IsTruncated !== true || page.Marker === undefined) {
-      // Every role of the account was listed: the ones not seen do not exist.
-      cache.complete = true;
-      for (const name of pending) cache.byName.set(name, null);
-      return [];
-    }
-    if (pending.length <= pages) return pending;
-    marker = page.Marker;
+  roles: AccountRoles,
+  cluster: unknown,
+): Promise<readonly unknown[]> {
+  const issuer = issuerOf(cluster);
+  if (issuer === undefined) return [];
+  const all = await roles.all(collector);
+  return all.filter((role) => trustDocumentOf(role).toLowerCase().includes(issuer));
+}
+
+function issuerOf(cluster: unknown): string | undefined {
+  const identity = (cluster as { identity?: { oidc?: { issuer?: unknown } } } | undefined)?.identity;
+  const issuer = identity?.oidc?.issuer;
+  return typeof issuer === 'string' && issuer !== ''
+    ? issuer
+        .replace(/^https:\/\//i, '')
+        .replace(/\/+$/, '')
+        .toLowerCase()
+    : undefined;
+}
+
+// IAM returns the document URL-encoded.
+function trustDocumentOf(role: unknown): string {
+  const document = stringMember(role, 'AssumeRolePolicyDocument') ?? '';
+  try {
+    return decodeURIComponent(document);
+  } catch {
+    return document;
   }
 }
 
-async function getRole(collector: Collector, cache: RoleCache, name: string): Promise<void> {
-  try {
-    const output = await collector.call('iam:GetRole', () =>
-      collector.clients.iam.send(new GetRoleCommand({ RoleName: name })),
-    );
-    cache.byName.set(name, output.Role === undefined ? null : plainJson(output.Role));
-  } catch (error) {
-    if (errorCode(error) === 'NoSuchEntityException') cache.byName.set(name, null);
-    else collector.fail('roles', error);
+/**
+ * The roles of one account read so far in a run, and how to read the rest with the fewest IAM calls for an
+ * unknown number of roles in the account:
+ * - one wanted role: GetRole (one call, never more than ListRoles);
+ * - several: ListRoles pages of 1000, stopping as soon as every wanted role was seen; after each page, when
+ *   the roles still missing are no more than the pages already read, GetRole each of them instead of paging
+ *   on (a role that does not exist would otherwise cost every remaining page). This never costs more than
+ *   twice the better of "one GetRole per role" and "every ListRoles page", and exactly that in the common
+ *   cases: all wanted roles within the first 1000 (one call), or many wanted roles in a big account.
+ * The pages are read one at a time and shared: clusters collected at once wait for the same page instead of
+ * each reading it, and a later cluster goes on from the last page read. A role IAM does not know is simply
+ * absent (S02). Role names are unique per account whatever the path, so a wrong path still finds the role (S03).
+ */
+class AccountRoles {
+  /** Role name → raw role, or null when IAM said it does not exist. */
+  private readonly known = new Map<string, unknown>();
+  private readonly gets = new Map<string, Promise<void>>();
+  private walk: Promise<void> = Promise.resolve();
+  private marker: string | undefined;
+  private pagesRead = 0;
+  /** Every ListRoles page was read: a name not seen does not exist. */
+  private complete = false;
+  /** ListRoles was denied: a policy that grants iam:GetRole but not iam:ListRoles still lets the audit read every role. */
+  private listDenied: unknown;
+
+  /** The wanted roles that exist; a failure to read them is recorded on the collector. */
+  async lookUp(collector: Collector, names: readonly string[]): Promise<readonly unknown[]> {
+    try {
+      let pending = this.unknown(names);
+      if (pending.length > 1) {
+        while (!this.complete && this.listDenied === undefined) {
+          await this.nextPage(collector, this.pagesRead);
+          pending = this.unknown(names);
+          if (pending.length <= this.pagesRead) break;
+        }
+      }
+      await Promise.all(this.unknown(names).map((name) => this.get(collector, name)));
+    } catch (error) {
+      collector.fail('roles', error);
+    }
+    return names.flatMap((name) => {
+      const role = this.known.get(name);
+      return role === undefined || role === null ? [] : [role];
+    });
+  }
+
+  /** Every role of the account (all ListRoles pages); none, with the failure recorded, when they cannot be listed. */
+  async all(collector: Collector): Promise<readonly unknown[]> {
+    try {
+      while (!this.complete) {
+        if (this.listDenied !== undefined) throw this.listDenied;
+        await this.nextPage(collector, this.pagesRead);
+      }
+    } catch (error) {
+      collector.fail('roles', error);
+      return [];
+    }
+    return [...this.known.values()].filter((role) => role !== null);
+  }
+
+  private unknown(names: readonly string[]): string[] {
+    return this.complete ? [] : names.filter((name) => !this.known.has(name));
+  }
+
+  /** Reads the page after the `seen`-th, unless another collection read it meanwhile. */
+  private nextPage(collector: Collector, seen: number): Promise<void> {
+    const turn = this.walk.then(async () => {
+      if (this.complete || this.listDenied !== undefined || this.pagesRead > seen) return;
+      const from = this.marker;
+      let page: ListRolesCommandOutput;
+      try {
+        page = await collector.call('iam:ListRoles', () =>
+          collector.clients.iam.send(
+            new ListRolesCommand({
+              MaxItems: LIST_ROLES_PAGE_SIZE,
+              ...(from === undefined ? {} : { Marker: from }),
+            }),
+          ),
+        );
+      } catch (error) {
+        if (failureReason(error) !== 'forbidden') throw error;
+        this.listDenied = error;
+        return;
+      }
+      for (const role of page.Roles ?? []) {
+        if (role.RoleName !== undefined) this.known.set(role.RoleName, plainJson(role));
+      }
+      this.pagesRead += 1;
+      if (page.IsTruncated !== true || page.Marker === undefined) this.complete = true;
+      else this.marker = page.Marker;
+    });
+    // The next page waits for this one, whether it was read or failed (the failure is its caller's to report).
+    this.walk = turn.catch(() => undefined);
+    return turn;
+  }
+
+  private get(collector: Collector, name: string): Promise<void> {
+    let pending = this.gets.get(name);
+    if (pending === undefined) {
+      pending = collector
+        .call('iam:GetRole', () => collector.clients.iam.send(new GetRoleCommand({ RoleName: name })))
+        .then(
+          (output) => {
+            this.known.set(name, output.Role === undefined ? null : plainJson(output.Role));
+          },
+          (error: unknown) => {
+            if (errorCode(error) === 'NoSuchEntityException') this.known.set(name, null);
+            else {
+              this.gets.delete(name);
+              throw error;
+            }
+          },
+        );
+      this.gets.set(name, pending);
+    }
+    return pending;
   }
 }
 

@@ -2,15 +2,18 @@
 // the IAM side for exactly the roles the ServiceAccounts name. Every failure becomes a CollectionError
 // (IRSA-X01 for the connection, IRSA-X02 for one resource type); this function never throws for them.
 
-import { DescribeClusterCommand } from '@aws-sdk/client-eks';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { namedFirstLineOf } from '../../core/error-text';
-import type { ClusterState, CollectionError } from '../../core/model/cluster-state';
+import {
+  type ClusterState,
+  type CollectionError,
+  KUBERNETES_RESOURCES,
+} from '../../core/model/cluster-state';
 import { parseRoleArn } from '../../core/policy/arn';
 import { ClusterStateAssembler, type ListPart } from '../assemble-state';
 import type { AwsClients } from '../aws/aws-clients';
 import { failureReason } from '../aws/aws-errors';
-import { type AwsCollection, collectAws } from '../aws/collect-aws';
+import { type AwsCollection, AwsRunCache, collectAws } from '../aws/collect-aws';
 import {
   KubeApiError,
   type KubeResource,
@@ -22,12 +25,6 @@ import { type ProbeCandidate, probeWebhook } from '../kube/probe-webhook';
 import type { SnapshotWriter } from '../snapshot/write-snapshot';
 
 const ROLE_ARN_ANNOTATION = 'eks.amazonaws.com/role-arn';
-const KUBERNETES_LISTS: readonly KubeResource[] = [
-  'serviceAccounts',
-  'pods',
-  'mutatingWebhookConfigurations',
-  'namespaces',
-];
 const NAMESPACED: ReadonlySet<KubeResource> = new Set(['serviceAccounts', 'pods']);
 // These reasons mean the API server as a whole is out of reach: the other lists would fail the same way.
 const CONNECTION_FAILURES: ReadonlySet<KubeApiError['reason']> = new Set([
@@ -55,6 +52,8 @@ export interface CollectClusterOptions {
   /** Dry-run create a probe pod in up to this many namespaces with IRSA ServiceAccounts (IRSA-W07); off when absent. */
   readonly probeNamespaces?: number;
   readonly onProgress?: (message: string) => void;
+  /** Shared by the clusters of one run: each account's IAM and the region's clusters are read once. */
+  readonly cache?: AwsRunCache;
 }
 
 /** Collects one cluster's state from AWS and its API server. */
@@ -65,10 +64,10 @@ export async function collectCluster(options: CollectClusterOptions): Promise<Cl
   const assembler = new ClusterStateAssembler(source);
 
   progress(`${clusterName}: describing the cluster`);
+  const cache = options.cache ?? new AwsRunCache();
   let cluster: Record<string, unknown>;
   try {
-    const output = await clients.eks.send(new DescribeClusterCommand({ name: clusterName }));
-    cluster = (output.cluster ?? {}) as Record<string, unknown>;
+    cluster = ((await cache.describeCluster(clients, clusterName)) ?? {}) as Record<string, unknown>;
   } catch (error) {
     assembler.setCluster({ name: clusterName });
     assembler.failed({
@@ -89,16 +88,23 @@ export async function collectCluster(options: CollectClusterOptions): Promise<Cl
   };
   // IAM and EKS are read while the pods are still being listed: they need only the ServiceAccounts' roles.
   let awsCollection: Promise<AwsCollection> | undefined;
-  const startAws = () => {
+  const startAws = (kubernetesUnreadable: boolean) => {
     if (awsCollection !== undefined) return;
     progress(`${clusterName}: reading IAM and EKS`);
     const roleArns = [...new Set(candidates.map((candidate) => candidate.roleArn))];
-    awsCollection = collectAws(clients, { clusterName, cluster, roleArns });
+    awsCollection = collectAws(clients, {
+      clusterName,
+      cluster,
+      roleArns,
+      cache,
+      // Without the ServiceAccounts, the roles that trust the cluster's issuer are the ones to audit.
+      ...(kubernetesUnreadable ? { rolesTrustingIssuer: true } : {}),
+    });
     // Awaited below; without a handler now, a rejection while pods are still listed would be "unhandled".
     awsCollection.catch(() => undefined);
   };
   const config = await collectKubernetes(options, endpoint, assembler, candidates, progress, startAws);
-  startAws();
+  startAws(config === undefined);
   if (config !== undefined && options.probeNamespaces !== undefined && options.probeNamespaces > 0) {
     progress(`${clusterName}: probing the webhook with dry-run pods`);
     const result = await probeWebhook(config, candidates, { maxNamespaces: options.probeNamespaces });
@@ -127,7 +133,7 @@ async function collectKubernetes(
   assembler: ClusterStateAssembler,
   candidates: ProbeCandidate[],
   progress: (message: string) => void,
-  afterServiceAccounts: () => void,
+  afterServiceAccounts: (kubernetesUnreadable: boolean) => void,
 ): Promise<KubeConfig | undefined> {
   const { clusterName, snapshot } = options;
   const namespaces = options.namespaces ?? [];
@@ -199,8 +205,10 @@ async function collectKubernetes(
     }
   };
   await Promise.all(
-    KUBERNETES_LISTS.map((resource) =>
-      resource === 'serviceAccounts' ? list(resource).then(afterServiceAccounts) : list(resource),
+    KUBERNETES_RESOURCES.map((resource) =>
+      resource === 'serviceAccounts'
+        ? list(resource).then(() => afterServiceAccounts(connectionFailed))
+        : list(resource),
     ),
   );
   if (connectionFailed) return undefined;

@@ -7,10 +7,8 @@ import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smit
 import type { ClusterSource } from '../../pipeline/run-audit';
 import { createAwsClients } from '../aws/aws-clients';
 import { EksTokenCache } from '../aws/eks-token';
-import type { KubeTarget } from '../kube/list-resources';
-import { DEFAULT_PROBE_NAMESPACES } from '../kube/probe-webhook';
 import type { SnapshotWriter } from '../snapshot/write-snapshot';
-import { collectCluster } from './collect-cluster';
+import { clusterCollector } from './cluster-collector';
 
 export interface LiveSourceOptions {
   readonly clusterName: string;
@@ -36,31 +34,15 @@ export function liveClusterSource(options: LiveSourceOptions): ClusterSource {
     ...(options.endpoint === undefined ? {} : { endpoint: options.endpoint }),
   });
   const tokens = new EksTokenCache({ credentials });
-  const kubeTarget = ({ endpoint, caData }: { endpoint?: string; caData?: string }): KubeTarget =>
-    options.kubeconfig !== undefined
-      ? { kind: 'kubeconfig', ...options.kubeconfig }
-      : {
-          kind: 'eks',
-          clusterName: options.clusterName,
-          endpoint: endpoint ?? '',
-          caData: caData ?? '',
-          token: () => tokens.token(options.clusterName, options.region),
-        };
-  return {
-    label: options.clusterName,
-    collect: () =>
-      collectCluster({
-        clusterName: options.clusterName,
-        clients,
-        kubeTarget,
-        ...(options.namespaces === undefined ? {} : { namespaces: options.namespaces }),
-        ...(options.snapshot === undefined ? {} : { snapshot: options.snapshot }),
-        ...(options.onProgress === undefined ? {} : { onProgress: options.onProgress }),
-        ...(options.probe === undefined || options.probe === false
-          ? {}
-          : { probeNamespaces: options.probe === true ? DEFAULT_PROBE_NAMESPACES : options.probe }),
-      }),
-  };
+  return clusterCollector({
+    clients,
+    token: (clusterName) => tokens.token(clusterName, options.region),
+    ...(options.kubeconfig === undefined ? {} : { kubeconfig: options.kubeconfig }),
+    ...(options.namespaces === undefined ? {} : { namespaces: options.namespaces }),
+    ...(options.snapshot === undefined ? {} : { snapshot: options.snapshot }),
+    ...(options.onProgress === undefined ? {} : { onProgress: options.onProgress }),
+    ...(options.probe === undefined ? {} : { probe: options.probe }),
+  }).sourceFor(options.clusterName);
 }
 
 const EKS_CLUSTER_ARN = /^arn:aws[\w-]*:eks:([a-z0-9-]+):\d{12}:cluster\/(.+)$/;

@@ -311,7 +311,8 @@ describe('collectAws against moto_server', () => {
       cache,
     });
 
-    expect(requests.counts()).toEqual({ DescribeCluster: 1, ListPodIdentityAssociations: 1 });
+    // platform-staging was described once already, as one of the region's clusters of the first collection.
+    expect(requests.counts()).toEqual({ ListPodIdentityAssociations: 1 });
     expect(second.oidcProviders.length).toBeGreaterThan(0);
     expect(roleNames(second)).toEqual(['orders-api']);
     expect((second.accountClusters ?? []).length).toBe(2);

@@ -256,9 +256,11 @@ describe('runScheduledAudit without a cluster list', () => {
         TOPIC_ARN: 'arn:aws:sns:eu-west-1:111122223333:alerts',
         REPORTS_BUCKET: 'reports',
       }),
-      listClusters: () =>
-        Promise.reject(new Error('AccessDeniedException: not authorized to eks:ListClusters')),
-      sourceFor: () => ({ label: 'never', collect: async () => healthyState() }),
+      collectorForRun: () => ({
+        listClusters: () =>
+          Promise.reject(new Error('AccessDeniedException: not authorized to eks:ListClusters')),
+        sourceFor: () => ({ label: 'never', collect: async () => healthyState() }),
+      }),
       accountId: async () => '111122223333',
       cloudwatch: new CloudWatchClient(unused),
       sns: new SNSClient(unused),
