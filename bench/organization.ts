@@ -18,7 +18,7 @@ import { CreateClusterCommand } from '@aws-sdk/client-eks';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { CreateTopicCommand, SNSClient } from '@aws-sdk/client-sns';
 import { accountClients, MOTO_ACCOUNT_ID, MOTO_CREDENTIALS, startMoto } from '../lambda/emulators/moto';
-import { createAggregateHandler } from '../lambda/organization/aggregate';
+import { createAggregateHandler } from '../lambda/organization/aggregate/aggregate-handler';
 import { createAuditTargetHandler } from '../lambda/organization/audit-target';
 import { createDiscoverHandler } from '../lambda/organization/discover';
 import type { InvocationContext } from '../lambda/pipeline/structured-log';

@@ -19,9 +19,9 @@ import type { AuditReport, Finding, Severity } from '../../../lambda/core/model/
 import { MOTO_CREDENTIALS } from '../../../lambda/emulators/moto';
 import {
   type AggregateDependencies,
-  aggregateRun,
   createAggregateDependencies,
-} from '../../../lambda/organization/aggregate';
+} from '../../../lambda/organization/aggregate/aggregate-dependencies';
+import { aggregateRun } from '../../../lambda/organization/aggregate/aggregate-run';
 import { loadAggregateConfig } from '../../../lambda/organization/organization-config';
 import {
   baselineKey,

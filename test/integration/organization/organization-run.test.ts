@@ -9,10 +9,8 @@ import { HeadObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AuditReport } from '../../../lambda/core/model/finding';
 import { assumeRoleFaults, MOTO_CREDENTIALS, stsError } from '../../../lambda/emulators/moto';
-import {
-  createAggregateHandler,
-  type OrganizationSummaryOutput,
-} from '../../../lambda/organization/aggregate';
+import { createAggregateHandler } from '../../../lambda/organization/aggregate/aggregate-handler';
+import type { OrganizationSummaryOutput } from '../../../lambda/organization/aggregate/aggregate-run';
 import { auditTarget, createAuditTargetDependencies } from '../../../lambda/organization/audit-target';
 import { createDiscoverHandler } from '../../../lambda/organization/discover';
 import { loadAuditTargetConfig } from '../../../lambda/organization/organization-config';

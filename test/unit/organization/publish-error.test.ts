@@ -2,10 +2,8 @@
 // problems and how many more there were (no network: the summary is built here).
 
 import { describe, expect, it } from 'vitest';
-import {
-  OrganizationPublishError,
-  type OrganizationSummaryOutput,
-} from '../../../lambda/organization/aggregate';
+import { OrganizationPublishError } from '../../../lambda/organization/aggregate/aggregate-handler';
+import type { OrganizationSummaryOutput } from '../../../lambda/organization/aggregate/aggregate-run';
 
 const summary = (errors: string[]): OrganizationSummaryOutput => ({
   runId: 'run-1',
