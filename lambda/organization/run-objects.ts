@@ -117,11 +117,6 @@ export function alertedMarkerKey(runId: string): string {
   return `${runPrefix(runId)}/alerted.json`;
 }
 
-/** `runs/<runId>/metrics.json`: which batches of the run's metrics CloudWatch accepted (all, or some after a failure). */
-export function metricsMarkerKey(runId: string): string {
-  return `${runPrefix(runId)}/metrics.json`;
-}
-
 /** `runs/<runId>/baselines/<account>/<region>/<cluster>.json`. */
 export function baselineKey(runId: string, item: TargetItem): string {
   return `${runPrefix(runId)}/baselines/${targetPath(item)}.json`;

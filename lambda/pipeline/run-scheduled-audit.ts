@@ -8,7 +8,8 @@ import type { SNSClient } from '@aws-sdk/client-sns';
 import type { AuditOptions } from '../core/analysis/context';
 import { namedFirstLineOf } from '../core/error-text';
 import type { SeveritySummary } from '../core/model/finding';
-import { type ClusterRunResult, metricData, publishMetrics } from '../sinks/metrics';
+import { type ClusterRunResult, metricData } from '../sinks/metrics';
+import { publishMetricsOnce } from '../sinks/metrics-once';
 import { publishClusterReport } from '../sinks/publish-cluster';
 import type { ReportStore } from '../sinks/report-store';
 import { createConcurrencyLimit } from '../sources/aws/concurrency-limit';
@@ -142,19 +143,23 @@ export async function runScheduledAudit(
 
   const durationMs = now().getTime() - started.getTime();
   const errors = runs.flatMap((run) => run.outcome.errors);
-  let metricCalls = 0;
-  try {
-    const data = metricData(
-      runs.map((run) => run.result),
-      durationMs,
-      started,
-    );
-    metricCalls = (await publishMetrics(deps.cloudwatch, data)).calls;
-    log('info', 'metrics published', { runId, datapoints: data.length, calls: metricCalls });
-  } catch (error) {
-    errors.push(`metrics: ${namedFirstLineOf(error)}`);
-    log('error', 'metrics not published', { runId, error: namedFirstLineOf(error) });
-  }
+  // Once per run, as organization mode: a Lambda retry of the same event re-audits, but CloudWatch already has
+  // this run's metrics (or the batches its marker names) and would add up what it is sent twice.
+  const metricErrors: string[] = [];
+  const { calls: metricCalls } = await publishMetricsOnce(
+    deps,
+    { runId },
+    metricErrors,
+    durationMs,
+    (sentDurationMs) =>
+      metricData(
+        runs.map((run) => run.result),
+        sentDurationMs,
+        started,
+      ),
+  );
+  if (metricErrors.length > 0) log('error', 'metrics not published', { runId, errors: metricErrors });
+  errors.push(...metricErrors);
 
   const clusters = runs.map((run) => run.outcome);
   const summary: ScheduledAuditSummary = {

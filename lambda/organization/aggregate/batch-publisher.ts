@@ -9,6 +9,7 @@ import { driftOf } from '../../core/drift/drift';
 import { namedFirstLineOf } from '../../core/error-text';
 import { type ClusterReport, SEVERITIES, type SeveritySummary } from '../../core/model/finding';
 import { publishAlert } from '../../sinks/alerts';
+import { markerWritten, publishMetricsOnce, writeMarker } from '../../sinks/metrics-once';
 import { buildOrganizationAlert } from '../organization-alert';
 import { alertedMarkerKey, type ClusterResultRecord, type DiscoveryDocument } from '../run-objects';
 import type { AggregateDependencies } from './aggregate-dependencies';
@@ -20,9 +21,8 @@ import {
   scopedBaseline,
   withCarried,
 } from './baselines';
-import { organizationMetricData, publishMetricsOnce } from './organization-metrics';
+import { organizationMetricData } from './organization-metrics';
 import { changeGroups, comparisonNotes } from './run-changes';
-import { markerWritten, writeMarker } from './run-markers';
 import type { UnreadRecord } from './run-records';
 
 /** The run as the aggregate read and completed it: what publishRun publishes. */
@@ -136,8 +136,13 @@ export async function publishRun(
   }
 
   const durationMs = Math.max(0, now().getTime() - run.at.getTime());
-  const metricsPublished = await publishMetricsOnce(deps, run, errors, durationMs, (sentDurationMs) =>
-    organizationMetricData(discovery, records, organization.findings, sentDurationMs, run.at),
+  const { published: metricsPublished } = await publishMetricsOnce(
+    deps,
+    run,
+    errors,
+    durationMs,
+    (sentDurationMs) =>
+      organizationMetricData(discovery, records, organization.findings, sentDurationMs, run.at),
   );
   return {
     alerted,
