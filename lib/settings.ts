@@ -3,6 +3,13 @@
 // Two modes: `single` (one IrsaAuditor stack per account and region, the default) and `organization` (the
 // Step Functions fan-out over accounts and regions, and the member account stack; README "Organization mode").
 
+import {
+  ACCOUNT_ID,
+  CLUSTER_NAME,
+  EXTERNAL_ID,
+  REGION_NAME,
+  ROLE_NAME,
+} from '../lambda/core/model/aws-identifiers';
 import { isSeverity, SEVERITIES, type Severity } from '../lambda/core/model/finding';
 import { DEFAULT_MEMBER_ROLE_NAME } from '../lambda/organization/organization-config';
 import { DEFAULT_ALERT_SEVERITY } from '../lambda/pipeline/config';
@@ -136,9 +143,6 @@ export class InvalidContextError extends Error {
 /** Reads one context value (`node.tryGetContext`); undefined when unset. */
 export type ContextReader = (key: string) => unknown;
 
-// EKS: "The name can contain only alphanumeric characters (case-sensitive), hyphens, and underscores. It must
-// start with an alphanumeric character and can't be longer than 100 characters." (as lambda/pipeline/config.ts)
-const CLUSTER_NAME = /^[0-9A-Za-z][A-Za-z0-9_-]{0,99}$/;
 // A Kubernetes namespace name is an RFC 1123 DNS label.
 const NAMESPACE_NAME = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 // What SNS accepts as an email endpoint, roughly: one @, no spaces, a dot in the domain.
@@ -300,14 +304,6 @@ function sharedSettings(read: ContextReader, problem: ProblemCollector): SharedS
   };
 }
 
-// An AWS account ID: exactly 12 digits.
-const ACCOUNT_ID = /^\d{12}$/;
-// A region name as AWS writes it: eu-west-1, us-gov-west-1, ap-southeast-4, cn-north-1.
-const REGION_NAME = /^[a-z]{2}(-[a-z]+)+-\d+$/;
-// IAM: "Use alphanumeric and '+=,.@-_' characters. Maximum 64 characters."
-const ROLE_NAME = /^[\w+=,.@-]{1,64}$/;
-// STS AssumeRole ExternalId: 2 to 1,224 characters of [\w+=,.@:/-].
-const EXTERNAL_ID = /^[\w+=,.@:/-]{2,1224}$/;
 // The single-mode keys organization mode cannot honour: it audits every cluster ListClusters returns in each
 // target, and its functions reach the member clusters' public endpoints.
 const SINGLE_ONLY_KEYS = [CONTEXT_KEYS.vpcId, CONTEXT_KEYS.subnetIds, CONTEXT_KEYS.securityGroupIds] as const;

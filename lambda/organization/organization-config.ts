@@ -3,6 +3,7 @@
 // deployment fixes them all. The variable names are the contract with the stack (see ORGANIZATION_VARIABLES).
 
 import { DEFAULT_WEBHOOK_NAME } from '../core/analysis/eks-conventions';
+import { ACCOUNT_ID, EXTERNAL_ID, REGION_NAME, ROLE_NAME } from '../core/model/aws-identifiers';
 import { isSeverity, SEVERITIES, type Severity } from '../core/model/finding';
 import {
   BUCKET_NAME,
@@ -87,14 +88,6 @@ export interface AggregateConfig extends OrganizationCommonConfig {
   readonly topicArn: string;
   readonly alertSeverity: Severity;
 }
-
-// IAM role names: up to 64 of letters, digits and +=,.@_- (a path is not allowed here: the contract has none).
-const ROLE_NAME = /^[\w+=,.@-]{1,64}$/;
-// STS AssumeRole ExternalId: 2 to 1,224 of letters, digits and +=,.@:/- (AssumeRole API reference).
-const EXTERNAL_ID = /^[\w+=,.@:/-]{2,1224}$/;
-const ACCOUNT_ID = /^\d{12}$/;
-// Region names: a geography, one or more words, a number (eu-west-1, us-gov-west-1, ap-southeast-5).
-const REGION_NAME = /^[a-z]{2,}(-[a-z]+)+-\d+$/;
 
 /** Reads and validates the discover step's configuration; throws ConfigError naming every problem at once. */
 export function loadDiscoverConfig(env: Environment): DiscoverConfig {
@@ -204,6 +197,7 @@ class EnvironmentReader {
   common(): OrganizationCommonConfig {
     const region = this.value(ORGANIZATION_VARIABLES.region) ?? this.value('AWS_DEFAULT_REGION');
     if (region === undefined) this.problem('AWS_REGION is not set (the Lambda runtime sets it)');
+    else if (!REGION_NAME.test(region)) this.problem(`AWS_REGION "${region}" is not an AWS region name`);
     const reportsBucket = this.value(ORGANIZATION_VARIABLES.reportsBucket);
     if (reportsBucket === undefined) this.problem(`${ORGANIZATION_VARIABLES.reportsBucket} is not set`);
     else if (!BUCKET_NAME.test(reportsBucket) || reportsBucket.includes('..'))

@@ -2,6 +2,7 @@
 // Every problem is collected before failing, so one deployment fixes them all instead of one per attempt.
 
 import { DEFAULT_WEBHOOK_NAME } from '../core/analysis/eks-conventions';
+import { CLUSTER_NAME, REGION_NAME } from '../core/model/aws-identifiers';
 import { isSeverity, SEVERITIES, type Severity } from '../core/model/finding';
 
 /** What one scheduled run audits and where it publishes. */
@@ -60,9 +61,6 @@ export class ConfigError extends Error {
   }
 }
 
-// EKS: "The name can contain only alphanumeric characters (case-sensitive), hyphens, and underscores. It must
-// start with an alphanumeric character and can't be longer than 100 characters."
-export const CLUSTER_NAME = /^[0-9A-Za-z][A-Za-z0-9_-]{0,99}$/;
 // A namespace name is an RFC 1123 DNS label.
 export const NAMESPACE_NAME = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 // SNS topic names: up to 256 letters, digits, hyphens and underscores (`.fifo` for FIFO topics).
@@ -80,6 +78,7 @@ export function loadConfig(env: Environment): ScheduledAuditConfig {
 
   const region = value('AWS_REGION') ?? value('AWS_DEFAULT_REGION');
   if (region === undefined) problems.push('AWS_REGION is not set (the Lambda runtime sets it)');
+  else if (!REGION_NAME.test(region)) problems.push(`AWS_REGION "${region}" is not an AWS region name`);
 
   const clusters = nameList(value(CONFIG_VARIABLES.clusters));
   for (const name of clusters ?? []) {
