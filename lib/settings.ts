@@ -3,9 +3,18 @@
 // Two modes: `single` (one IrsaAuditor stack per account and region, the default) and `organization` (the
 // Step Functions fan-out over accounts and regions, and the member account stack; README "Organization mode").
 
+import { z } from 'zod';
+import {
+  ACCOUNT_ID,
+  CLUSTER_NAME,
+  EXTERNAL_ID,
+  REGION_NAME,
+  ROLE_NAME,
+} from '../lambda/core/model/aws-identifiers';
 import { isSeverity, SEVERITIES, type Severity } from '../lambda/core/model/finding';
 import { DEFAULT_MEMBER_ROLE_NAME } from '../lambda/organization/organization-config';
 import { DEFAULT_ALERT_SEVERITY } from '../lambda/pipeline/config';
+import { NAMESPACE_NAME } from '../lambda/pipeline/environment-variables';
 import { type AuditSchedule, parseSchedule } from './schedule';
 
 /** The context keys the app reads; `-c <key>=<value>` or `cdk.json` sets them. */
@@ -136,11 +145,6 @@ export class InvalidContextError extends Error {
 /** Reads one context value (`node.tryGetContext`); undefined when unset. */
 export type ContextReader = (key: string) => unknown;
 
-// EKS: "The name can contain only alphanumeric characters (case-sensitive), hyphens, and underscores. It must
-// start with an alphanumeric character and can't be longer than 100 characters." (as lambda/pipeline/config.ts)
-const CLUSTER_NAME = /^[0-9A-Za-z][A-Za-z0-9_-]{0,99}$/;
-// A Kubernetes namespace name is an RFC 1123 DNS label.
-const NAMESPACE_NAME = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 // What SNS accepts as an email endpoint, roughly: one @, no spaces, a dot in the domain.
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 // EC2 resource IDs: the prefix and 8 (older) or 17 hexadecimal characters.
@@ -300,14 +304,6 @@ function sharedSettings(read: ContextReader, problem: ProblemCollector): SharedS
   };
 }
 
-// An AWS account ID: exactly 12 digits.
-const ACCOUNT_ID = /^\d{12}$/;
-// A region name as AWS writes it: eu-west-1, us-gov-west-1, ap-southeast-4, cn-north-1.
-const REGION_NAME = /^[a-z]{2}(-[a-z]+)+-\d+$/;
-// IAM: "Use alphanumeric and '+=,.@-_' characters. Maximum 64 characters."
-const ROLE_NAME = /^[\w+=,.@-]{1,64}$/;
-// STS AssumeRole ExternalId: 2 to 1,224 characters of [\w+=,.@:/-].
-const EXTERNAL_ID = /^[\w+=,.@:/-]{2,1224}$/;
 // The single-mode keys organization mode cannot honour: it audits every cluster ListClusters returns in each
 // target, and its functions reach the member clusters' public endpoints.
 const SINGLE_ONLY_KEYS = [CONTEXT_KEYS.vpcId, CONTEXT_KEYS.subnetIds, CONTEXT_KEYS.securityGroupIds] as const;
@@ -467,17 +463,34 @@ function vpcSettings(read: ContextReader, problem: ProblemCollector): VpcSetting
 }
 
 // A list as `-c key=a,b` gives it (one string) or as cdk.json gives it (an array of strings); spaces and empty
-// entries mean nothing. Undefined when the value is neither.
+// entries mean nothing, and an absent value is an empty list.
+const contextList = z
+  .union([z.undefined(), z.null(), z.string().transform((text) => text.split(',')), z.array(z.string())])
+  .transform((parts) => [...new Set((parts ?? []).map((part) => part.trim()))].filter((part) => part !== ''));
+
+// A number from cdk.json or a numeric string from `-c`.
+const contextWholeNumber = z.union([
+  z.int(),
+  z
+    .string()
+    .regex(/^\s*\d+\s*$/)
+    .transform(Number),
+]);
+
+// A number from 0 to 100 (Step Functions' ToleratedFailurePercentage), from cdk.json or a numeric `-c` string.
+const contextPercentage = z
+  .union([
+    z.number(),
+    z
+      .string()
+      .regex(/^\s*\d+(\.\d+)?\s*$/)
+      .transform(Number),
+  ])
+  .pipe(z.number().min(0).max(100));
+
+// The list a context value gives; undefined when it is not one.
 function names(value: unknown): string[] | undefined {
-  if (value === undefined || value === null) return [];
-  const parts =
-    typeof value === 'string'
-      ? value.split(',')
-      : Array.isArray(value) && value.every((item) => typeof item === 'string')
-        ? (value as string[])
-        : undefined;
-  if (parts === undefined) return undefined;
-  return [...new Set(parts.map((part) => part.trim()))].filter((part) => part !== '');
+  return contextList.safeParse(value).data;
 }
 
 // `all` (any case) stands for every cluster in the region, as an absent or empty value does.
@@ -485,20 +498,10 @@ function isAll(name: string | undefined): boolean {
   return name?.toLowerCase() === 'all';
 }
 
-// A number from cdk.json or a numeric string from `-c`.
 function wholeNumber(value: unknown): number | undefined {
-  if (typeof value === 'number') return Number.isInteger(value) ? value : undefined;
-  if (typeof value === 'string' && /^\s*\d+\s*$/.test(value)) return Number(value);
-  return undefined;
+  return contextWholeNumber.safeParse(value).data;
 }
 
-// A number from 0 to 100 (Step Functions' ToleratedFailurePercentage), from cdk.json or a numeric `-c` string.
 function percentage(value: unknown): number | undefined {
-  const number =
-    typeof value === 'number'
-      ? value
-      : typeof value === 'string' && /^\s*\d+(\.\d+)?\s*$/.test(value)
-        ? Number(value)
-        : undefined;
-  return number !== undefined && Number.isFinite(number) && number >= 0 && number <= 100 ? number : undefined;
+  return contextPercentage.safeParse(value).data;
 }

@@ -7,8 +7,8 @@
 // state machine is still running (a manual start-execution) skips itself: two runs would compare against the
 // same baselines and both alert the same change.
 
-import { ListAccountsCommand, OrganizationsClient } from '@aws-sdk/client-organizations';
-import { ExecutionStatus, ListExecutionsCommand, SFNClient } from '@aws-sdk/client-sfn';
+import { OrganizationsClient, paginateListAccounts } from '@aws-sdk/client-organizations';
+import { ExecutionStatus, paginateListExecutions, SFNClient } from '@aws-sdk/client-sfn';
 import { namedFirstLineOf } from '../core/error-text';
 import type { Environment } from '../pipeline/config';
 import type { StructuredLog } from '../pipeline/structured-log';
@@ -227,17 +227,12 @@ export async function earlierRunningExecution(
   runId: string,
 ): Promise<EarlierExecution | undefined> {
   let earliest: EarlierExecution | undefined;
-  let nextToken: string | undefined;
   try {
-    do {
-      const page = await deps.stepFunctions.send(
-        new ListExecutionsCommand({
-          stateMachineArn: execution.stateMachineArn,
-          statusFilter: ExecutionStatus.RUNNING,
-          maxResults: LIST_EXECUTIONS_PAGE_SIZE,
-          ...(nextToken === undefined ? {} : { nextToken }),
-        }),
-      );
+    const pages = paginateListExecutions(
+      { client: deps.stepFunctions, pageSize: LIST_EXECUTIONS_PAGE_SIZE },
+      { stateMachineArn: execution.stateMachineArn, statusFilter: ExecutionStatus.RUNNING },
+    );
+    for await (const page of pages) {
       for (const listed of page.executions ?? []) {
         const { executionArn, startDate } = listed;
         if (executionArn === undefined || startDate === undefined) continue;
@@ -245,8 +240,7 @@ export async function earlierRunningExecution(
         if (earliest === undefined || startDate.getTime() < earliest.startDate.getTime())
           earliest = { executionArn, startDate };
       }
-      nextToken = page.nextToken;
-    } while (nextToken !== undefined && nextToken !== '');
+    }
   } catch (error) {
     deps.log('warn', 'cannot tell whether an earlier run is still in progress; discovering anyway', {
       runId,
@@ -265,23 +259,16 @@ export async function earlierRunningExecution(
 export async function activeAccounts(deps: Pick<DiscoverDependencies, 'organizations'>): Promise<string[]> {
   const accounts: string[] = [];
   let listed = 0;
-  let nextToken: string | undefined;
   try {
-    do {
-      const page = await deps.organizations.send(
-        new ListAccountsCommand({
-          MaxResults: LIST_ACCOUNTS_PAGE_SIZE,
-          ...(nextToken === undefined ? {} : { NextToken: nextToken }),
-        }),
-      );
+    const pages = paginateListAccounts({ client: deps.organizations, pageSize: LIST_ACCOUNTS_PAGE_SIZE }, {});
+    for await (const page of pages) {
       for (const account of page.Accounts ?? []) {
         listed += 1;
         // Organizations retires Status (September 2026) in favour of State; an answer may carry either.
         if ((account.State ?? account.Status) === ACTIVE && account.Id !== undefined)
           accounts.push(account.Id);
       }
-      nextToken = page.NextToken;
-    } while (nextToken !== undefined && nextToken !== '');
+    }
   } catch (error) {
     throw new DiscoverError(
       `cannot list the organization's accounts (${namedFirstLineOf(error)}): run discover in the management account or a delegated administrator, or set ${ORGANIZATION_VARIABLES.accounts} to a list of account IDs`,

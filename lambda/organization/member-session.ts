@@ -4,6 +4,7 @@
 
 import { fromTemporaryCredentials } from '@aws-sdk/credential-providers';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider, Pluggable } from '@smithy/types';
+import { partitionOfRegion } from '../core/model/aws-identifiers';
 import { type AwsClients, type AwsCredentials, createAwsClients } from '../sources/aws/aws-clients';
 import { errorCode, failureReason, oneLineError } from '../sources/aws/aws-errors';
 import { EksTokenCache } from '../sources/aws/eks-token';
@@ -103,7 +104,7 @@ const DENY_SOURCE = /explicit deny in (an? [a-z-]+(?: [a-z-]+)*? (?:policy|bound
 
 /** `arn:<partition>:iam::<account>:role/<name>`: the member role has no path (the trust and access entries say so). */
 export function memberRoleArn(account: string, roleName: string, region: string): string {
-  return `arn:${partitionOf(region)}:iam::${account}:role/${roleName}`;
+  return `arn:${partitionOfRegion(region).name}:iam::${account}:role/${roleName}`;
 }
 
 /** The session of one member account. Nothing is called until the first client call, token or `assume()`. */
@@ -274,11 +275,4 @@ function memoized(
     });
     return attempt;
   };
-}
-
-/** The partition of a region, for the role ARN (the member role lives in the auditor's partition). */
-function partitionOf(region: string): string {
-  if (region.startsWith('cn-')) return 'aws-cn';
-  if (region.startsWith('us-gov-')) return 'aws-us-gov';
-  return 'aws';
 }

@@ -2,6 +2,7 @@
 // the three steps hand each other through it: the step events, items.json, discovery.json and the per-cluster
 // result records. Untyped JSON (events, objects) is checked here, once, into readonly typed values.
 
+import { ACCOUNT_ID, CLUSTER_NAME, REGION_NAME } from '../core/model/aws-identifiers';
 import { type Finding, isSeverity, SEVERITIES, type SeveritySummary } from '../core/model/finding';
 import type { ClusterStatus } from '../pipeline/audit-one-cluster';
 import { KEY_PART } from '../sinks/report-store';
@@ -145,9 +146,6 @@ function keyPart(label: string, value: string): string {
 
 type Json = { readonly [key: string]: unknown };
 
-const ACCOUNT_ID = /^\d{12}$/;
-const CLUSTER_NAME = /^[0-9A-Za-z][A-Za-z0-9_-]{0,99}$/;
-const REGION_NAME = /^[a-z]{2,}(-[a-z]+)+-\d+$/;
 const STATUSES: readonly ClusterStatus[] = ['audited', 'unreachable', 'timed-out', 'failed'];
 const FAILURE_REASONS: readonly TargetFailureReason[] = [
   'access-denied',

@@ -1,5 +1,7 @@
 // ARN parsing for IAM roles and OIDC providers, with reasons a person can act on.
 
+import { ACCOUNT_ID, PARTITION_NAME, ROLE_NAME } from '../model/aws-identifiers';
+
 export interface RoleArn {
   readonly arn: string;
   readonly partition: string;
@@ -13,9 +15,6 @@ export type RoleArnParse =
   | { readonly ok: true; readonly value: RoleArn }
   | { readonly ok: false; readonly problem: string; readonly suggestion?: string };
 
-const PARTITION = /^aws(-[a-z]+)*$/;
-const ACCOUNT = /^\d{12}$/;
-const ROLE_NAME = /^[\w+=,.@-]{1,64}$/;
 const PATH_SEGMENT = /^[\w+=,.@-]+$/;
 
 /** Parses `arn:<partition>:iam::<account>:role/<path><name>`, saying exactly what is wrong if it is not one. */
@@ -48,12 +47,13 @@ function parseStrictRoleArn(value: string): RoleArnParse {
   }
   const [, partition = '', service = '', region = '', accountId = ''] = parts;
   const resource = parts.slice(5).join(':');
-  if (!PARTITION.test(partition)) return { ok: false, problem: `"${partition}" is not an AWS partition` };
+  if (!PARTITION_NAME.test(partition))
+    return { ok: false, problem: `"${partition}" is not an AWS partition` };
   if (service !== 'iam') {
     return { ok: false, problem: `the service is "${service}", not "iam"` };
   }
   if (region !== '') return { ok: false, problem: `IAM ARNs have no region, but this one has "${region}"` };
-  if (!ACCOUNT.test(accountId)) {
+  if (!ACCOUNT_ID.test(accountId)) {
     return { ok: false, problem: `the account "${accountId}" is not 12 digits` };
   }
   const slash = resource.indexOf('/');
@@ -80,13 +80,13 @@ function parseStrictRoleArn(value: string): RoleArnParse {
 /** The account ID of any ARN, or undefined when the value is not an ARN with one. */
 export function accountOfArn(arn: string): string | undefined {
   const accountId = arn.split(':')[4];
-  return accountId !== undefined && ACCOUNT.test(accountId) ? accountId : undefined;
+  return accountId !== undefined && ACCOUNT_ID.test(accountId) ? accountId : undefined;
 }
 
 /** The partition of any ARN (`aws` when it cannot be told). */
 export function partitionOfArn(arn: string | undefined): string {
   const partition = arn?.split(':')[1];
-  return partition !== undefined && PARTITION.test(partition) ? partition : 'aws';
+  return partition !== undefined && PARTITION_NAME.test(partition) ? partition : 'aws';
 }
 
 /** The ARN IAM gives the OIDC provider for an issuer in an account. */

@@ -7,6 +7,7 @@ import { Hash } from '@smithy/hash-node';
 import { HttpRequest } from '@smithy/protocol-http';
 import { SignatureV4 } from '@smithy/signature-v4';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
+import { partitionOfRegion, REGION_NAME } from '../../core/model/aws-identifiers';
 
 const TOKEN_PREFIX = 'k8s-aws-v1.';
 const CLUSTER_ID_HEADER = 'x-k8s-aws-id';
@@ -37,16 +38,6 @@ const QUERY_ORDER = [
 // The only parameters aws-iam-authenticator lets through to STS (parameterWhitelist).
 const ALLOWED_PARAMETERS: ReadonlySet<string> = new Set(QUERY_ORDER.map((name) => name.toLowerCase()));
 
-// DNS suffixes of the partitions whose regions botocore's partitions.json recognises by pattern; every
-// other region (aws, aws-us-gov and regions not yet known) resolves under amazonaws.com.
-const PARTITION_DNS_SUFFIXES: readonly (readonly [RegExp, string])[] = [
-  [/^cn-[a-z0-9]+-\d+$/, 'amazonaws.com.cn'],
-  [/^eusc-de-[a-z0-9]+-\d+$/, 'amazonaws.eu'],
-  [/^us-iso-[a-z0-9]+-\d+$/, 'c2s.ic.gov'],
-  [/^us-isob-[a-z0-9]+-\d+$/, 'sc2s.sgov.gov'],
-  [/^eu-isoe-[a-z0-9]+-\d+$/, 'cloud.adc-e.uk'],
-  [/^us-isof-[a-z0-9]+-\d+$/, 'csp.hci.ic.gov'],
-];
 const GLOBAL_STS_HOSTNAME = 'sts.amazonaws.com';
 
 /** What to sign an EKS token for. */
@@ -227,14 +218,13 @@ export function decodeEksToken(token: string): URL {
 
 /** The regional STS endpoint host of a region, under its partition's DNS suffix. */
 function stsHostname(region: string, clusterName?: string): string {
-  if (!/^[a-z0-9]+(-[a-z0-9]+)+$/.test(region)) {
+  if (!REGION_NAME.test(region)) {
     throw new EksTokenError(`cannot sign an EKS token: ${JSON.stringify(region)} is not an AWS region name`, {
       region,
       ...(clusterName === undefined ? {} : { clusterName }),
     });
   }
-  const suffix = PARTITION_DNS_SUFFIXES.find(([pattern]) => pattern.test(region))?.[1] ?? 'amazonaws.com';
-  return `sts.${region}.${suffix}`;
+  return `sts.${region}.${partitionOfRegion(region).dnsSuffix}`;
 }
 
 function isStsHostname(hostname: string): boolean {
