@@ -11,7 +11,7 @@ import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import { NagSuppressions } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
 import { METRIC_NAMESPACE } from '../lambda/sinks/metrics';
-import { REPORTS_PREFIX } from './reports-bucket';
+import { REPORTS_PREFIX, RUNS_PREFIX } from './reports-bucket';
 import type { VpcSettings } from './settings';
 
 /** What the function reads and writes. */
@@ -175,6 +175,14 @@ export function auditorStatements(stack: Stack, resources: AuditedResources): Ex
         [resources.bucket.arnForObjects(`${REPORTS_PREFIX}*`)],
       ),
       wildcardReason: `report keys hold the account, region, cluster and run time; limited to ${REPORTS_PREFIX} in the reports bucket`,
+    },
+    {
+      statement: allowStatement(
+        'ReadAndWriteRunMarkers',
+        ['s3:GetObject', 's3:PutObject'],
+        [resources.bucket.arnForObjects(`${RUNS_PREFIX}*`)],
+      ),
+      wildcardReason: `the metrics marker runs/<runId>/metrics.json is keyed by the run ID, known only at run time; limited to ${RUNS_PREFIX} in the reports bucket, which expires`,
     },
     {
       // Without ListBucket, S3 answers 403 instead of 404 for the first run's missing latest.json.

@@ -9,7 +9,7 @@ import { AuditorAlarms } from './auditor-alarms';
 import { AuditorDashboard } from './auditor-dashboard';
 import { AuditorFunction } from './auditor-function';
 import { ClusterAccess, KUBERNETES_GROUP, PROBE_RBAC_MANIFEST, RBAC_MANIFEST } from './cluster-access';
-import { ReportsBucket } from './reports-bucket';
+import { ReportsBucket, RUNS_RETENTION_DAYS } from './reports-bucket';
 import { metricPeriodSeconds } from './schedule';
 import type { AuditorSettings } from './settings';
 
@@ -47,6 +47,8 @@ export class IrsaAuditorStack extends Stack {
     this.reports = new ReportsBucket(this, 'Reports', {
       key: this.key,
       historyRetentionDays: settings.historyRetentionDays,
+      // The run's metrics marker (runs/<runId>/metrics.json) is only read by a retry of the same run.
+      runsRetentionDays: RUNS_RETENTION_DAYS,
     });
     this.auditor = new AuditorFunction(this, 'Auditor', {
       settings,

@@ -12,12 +12,9 @@ import { OrganizationAlarms } from './organization-alarms';
 import { OrganizationDashboard } from './organization-dashboard';
 import { OrganizationFunctions } from './organization-functions';
 import { OrganizationStateMachine } from './organization-state-machine';
-import { ReportsBucket } from './reports-bucket';
+import { ReportsBucket, RUNS_RETENTION_DAYS } from './reports-bucket';
 import { metricPeriodSeconds } from './schedule';
 import type { OrganizationSettings } from './settings';
-
-/** A run's working files (runs/<runId>/...) are kept this long (contract: "expires runs/ after 7 days"). */
-export const RUNS_RETENTION_DAYS = 7;
 
 /** The stack's props: the validated context, and the usual environment and name. */
 export interface OrganizationStackProps extends StackProps {

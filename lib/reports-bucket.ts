@@ -11,6 +11,8 @@ import { Construct } from 'constructs';
 export const REPORTS_PREFIX = 'reports/';
 /** Organization mode's working files of each run (runs/<runId>/...; README "Organization mode" "S3 layout"). */
 export const RUNS_PREFIX = 'runs/';
+/** A run's working files and idempotency markers (runs/<runId>/...) are kept this long, in both modes. */
+export const RUNS_RETENTION_DAYS = 7;
 
 // A previous latest.json (each run replaces it) stays recoverable this long; history objects are never replaced.
 const NONCURRENT_VERSION_DAYS = 30;
@@ -23,7 +25,7 @@ export interface ReportsBucketProps {
   readonly key: IKey;
   /** Objects under reports/ expire this many days after they were last written. */
   readonly historyRetentionDays: number;
-  /** Objects under runs/ expire this many days after they were written; no rule when undefined (single mode). */
+  /** Objects under runs/ expire this many days after they were written; no rule when undefined. */
   readonly runsRetentionDays?: number;
 }
 

@@ -158,6 +158,7 @@ describe('the suppressed findings', () => {
         iam5('Resource::arn:<AWS::Partition>:iam::<AWS::AccountId>:oidc-provider/*'),
         iam5('Resource::arn:<AWS::Partition>:iam::<AWS::AccountId>:role/*'),
         iam5('Resource::<Reports.Arn>/reports/*'),
+        iam5('Resource::<Reports.Arn>/runs/*'),
       ].sort(),
     );
   });

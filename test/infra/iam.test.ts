@@ -170,7 +170,7 @@ describe('the function role', () => {
     ]);
   });
 
-  it('reads and writes objects under reports/ of the reports bucket, and lists that bucket (404, not 403)', () => {
+  it('reads and writes objects under reports/ and runs/ (the metrics marker) of the reports bucket, and lists that bucket (404, not 403)', () => {
     // Prepare
     const [bucket] = Object.keys(
       defaults.findResources('AWS::S3::Bucket', {
@@ -180,7 +180,10 @@ describe('the function role', () => {
 
     // Assess
     for (const action of ['s3:GetObject', 's3:PutObject'])
-      expect(resourcesOf(defaultStatements, action)).toEqual([`<${bucket}.Arn>/reports/*`]);
+      expect(resourcesOf(defaultStatements, action)).toEqual([
+        `<${bucket}.Arn>/reports/*`,
+        `<${bucket}.Arn>/runs/*`,
+      ]);
     expect(resourcesOf(defaultStatements, 's3:ListBucket')).toEqual([`<${bucket}.Arn>`]);
   });
 

@@ -80,7 +80,7 @@ const scheduledEvent = (id: string) => ({
 });
 
 describe('the scheduled handler over the blog incident', () => {
-  it('alerts once when Lambda retries the same scheduled event', async () => {
+  it('alerts once and publishes the metrics once when Lambda retries the same scheduled event', async () => {
     const sinks = await createAlertSinks(moto.endpoint, 'irsa-retry');
     const handler = handlerFor(sinks);
     const event = scheduledEvent('0c4b1a8e-5f36-4d9e-8f0a-retried-event');
@@ -95,6 +95,13 @@ describe('the scheduled handler over the blog incident', () => {
     // The README of the example: 5 critical and 3 high findings, all new on a first run (threshold high).
     expect(alerts[0]?.subject).toBe('[IRSA] platform-prod: 5 new critical, 3 new high');
     expect(retry.runId).toBe(first.runId);
+    // CloudWatch adds up what it is sent twice: the run's marker keeps the retry from sending the metrics again.
+    expect(first.metricCalls).toBeGreaterThan(0);
+    expect(retry.metricCalls).toBe(0);
+    expect(retry.errors).toEqual([]);
+    expect(await objectKeys(sinks, 'runs/')).toEqual([
+      'runs/0c4b1a8e-5f36-4d9e-8f0a-retried-event/metrics.json',
+    ]);
   });
 
   it('leaves excluded namespaces out of the report, the alert and the counts', async () => {
