@@ -11,6 +11,7 @@ import { namedFirstLineOf } from '../core/error-text';
 import type { AuditReport, ClusterReport, Finding } from '../core/model/finding';
 import type { ClusterStatus } from '../pipeline/audit-one-cluster';
 import { auditOneCluster, clusterDeadlineMs, unreachableState } from '../pipeline/audit-one-cluster';
+import { atColdStart, auditorCredentials, reportStoreFor } from '../pipeline/cold-start';
 import type { Environment } from '../pipeline/config';
 import type { ClusterSource } from '../pipeline/run-audit';
 import { type InvocationContext, jsonLineLog, type StructuredLog } from '../pipeline/structured-log';
@@ -30,13 +31,7 @@ import {
   parseAuditTargetEvent,
   resultKey,
 } from './run-objects';
-import {
-  atColdStart,
-  auditorCredentials,
-  memberSessions,
-  reportStoreFor,
-  type StepOptions,
-} from './step-runtime';
+import { memberSessions, type StepOptions } from './step-runtime';
 
 /** What the step returns to the map: small, so the map's output never nears the 256 KB state limit. */
 export interface AuditTargetOutput {

@@ -10,6 +10,7 @@
 import { OrganizationsClient, paginateListAccounts } from '@aws-sdk/client-organizations';
 import { ExecutionStatus, paginateListExecutions, SFNClient } from '@aws-sdk/client-sfn';
 import { namedFirstLineOf } from '../core/error-text';
+import { atColdStart, auditorCredentials, homeClientConfig, reportStoreFor } from '../pipeline/cold-start';
 import type { Environment } from '../pipeline/config';
 import type { StructuredLog } from '../pipeline/structured-log';
 import { jsonLineLog } from '../pipeline/structured-log';
@@ -37,14 +38,7 @@ import {
   RunObjectError,
   type TargetItem,
 } from './run-objects';
-import {
-  atColdStart,
-  auditorCredentials,
-  homeClientConfig,
-  memberSessions,
-  reportStoreFor,
-  type StepOptions,
-} from './step-runtime';
+import { memberSessions, type StepOptions } from './step-runtime';
 
 /**
  * What the discover step returns to the state machine: where the items are, and how many of what; or, skipped, that

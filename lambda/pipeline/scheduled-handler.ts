@@ -1,17 +1,9 @@
-// Builds the scheduled audit's Lambda handler: configuration validated and SDK clients created once per
-// container (cold start), reused by every invocation. handler.ts calls this with process.env; the demo and
-// the tests call it with their own environment, so they run exactly the deployed code path.
-
-import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
-import { S3Client } from '@aws-sdk/client-s3';
-import { SNSClient } from '@aws-sdk/client-sns';
 import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
-import { fromNodeProviderChain } from '@aws-sdk/credential-providers';
-import { ReportStore } from '../sinks/report-store';
 import { type AwsClients, type AwsCredentials, createAwsClients } from '../sources/aws/aws-clients';
 import { EksTokenCache } from '../sources/aws/eks-token';
 import { clusterCollector } from '../sources/live/cluster-collector';
-import { ConfigError, type Environment, loadConfig, type ScheduledAuditConfig } from './config';
+import { alertAndMetricClients, atColdStart, auditorCredentials, reportStoreFor } from './cold-start';
+import { type Environment, loadConfig, type ScheduledAuditConfig } from './config';
 import {
   runScheduledAudit,
   type ScheduledAuditDependencies,
@@ -46,28 +38,20 @@ export class PublishError extends Error {
   }
 }
 
-// As the collection clients (createAwsClients): a throttled PutMetricData or Publish is retried, not lost.
-const MAX_ATTEMPTS = 5;
-
 /** The clients and collaborators of one container, created once from a valid configuration. */
 export function createDependencies(
   config: ScheduledAuditConfig,
   options: HandlerOptions = {},
 ): ScheduledAuditDependencies {
   // One provider for the clients and the EKS tokens: the token must be signed as the caller the access entry maps.
-  const credentials = options.credentials ?? fromNodeProviderChain();
-  const endpoint = config.endpoint === undefined ? {} : { endpoint: config.endpoint };
-  const clientConfig = {
-    region: config.region,
-    credentials,
-    retryMode: 'adaptive',
-    maxAttempts: MAX_ATTEMPTS,
-    ...endpoint,
-  } as const;
+  const credentials = auditorCredentials(options);
   const aws: AwsClients =
-    options.collectionClients ?? createAwsClients({ region: config.region, credentials, ...endpoint });
-  // An emulator's endpoint is one host: bucket names go in the path, not in the host name.
-  const s3 = new S3Client({ ...clientConfig, forcePathStyle: config.endpoint !== undefined });
+    options.collectionClients ??
+    createAwsClients({
+      region: config.region,
+      credentials,
+      ...(config.endpoint === undefined ? {} : { endpoint: config.endpoint }),
+    });
   const tokens = new EksTokenCache({ credentials });
   let account: Promise<string> | undefined;
   return {
@@ -89,18 +73,8 @@ export function createDependencies(
       });
       return account;
     },
-    // moto_server gunzips a compressed body twice and answers 500, so the SDK's gzip of PutMetricData bodies
-    // over 10 KB (more than one cluster's metrics) is off for emulators; CloudWatch itself accepts it.
-    cloudwatch: new CloudWatchClient({
-      ...clientConfig,
-      disableRequestCompression: config.endpoint !== undefined,
-    }),
-    sns: new SNSClient(clientConfig),
-    store: new ReportStore(
-      s3,
-      config.reportsBucket,
-      config.reportsKmsKeyId === undefined ? {} : { kmsKeyId: config.reportsKmsKeyId },
-    ),
+    ...alertAndMetricClients(config, credentials),
+    store: reportStoreFor(config, credentials),
     log: options.log ?? jsonLineLog(),
   };
 }
@@ -112,30 +86,27 @@ export function createDependencies(
  */
 export function createHandler(env: Environment, options: HandlerOptions = {}): ScheduledAuditHandler {
   const log = options.log ?? jsonLineLog();
-  let deps: ScheduledAuditDependencies;
-  try {
-    const config = loadConfig(env);
-    deps = createDependencies(config, { ...options, log });
-    log('info', 'configuration loaded', {
+  return atColdStart(
+    'scheduled-audit',
+    () => loadConfig(env),
+    (config): ScheduledAuditHandler => {
+      const deps = createDependencies(config, { ...options, log });
+      return async (event, context) => {
+        const summary = await runScheduledAudit(deps, event, context);
+        // Thrown after everything was published that could be: the invocation counts as failed (alarm), and
+        // Lambda's retry of the same event reuses its run ID, so alerts already sent are not sent again.
+        if (summary.errors.length > 0) throw new PublishError(summary);
+        return summary;
+      };
+    },
+    (config) => ({
       region: config.region,
       clusters: config.clusters === undefined ? 'all (ListClusters)' : [...config.clusters],
       excludeNamespaces: [...config.excludeNamespaces],
       alertSeverity: config.alertSeverity,
       probe: config.probe,
       clusterConcurrency: config.clusterConcurrency,
-    });
-  } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-    log('error', error.message, { problems: [...error.problems] });
-    return async () => {
-      throw error;
-    };
-  }
-  return async (event, context) => {
-    const summary = await runScheduledAudit(deps, event, context);
-    // Thrown after everything was published that could be: the invocation counts as failed (alarm), and
-    // Lambda's retry of the same event reuses its run ID, so alerts already sent are not sent again.
-    if (summary.errors.length > 0) throw new PublishError(summary);
-    return summary;
-  };
+    }),
+    log,
+  );
 }

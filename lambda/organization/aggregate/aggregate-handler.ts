@@ -1,10 +1,11 @@
 // The aggregate step's handler, built at cold start: it aggregates the run (aggregate-run.ts) and fails the
 // invocation when something could not be published, after everything else was.
 
+import { atColdStart } from '../../pipeline/cold-start';
 import type { Environment } from '../../pipeline/config';
 import { jsonLineLog } from '../../pipeline/structured-log';
 import { loadAggregateConfig } from '../organization-config';
-import { atColdStart, type StepOptions } from '../step-runtime';
+import type { StepOptions } from '../step-runtime';
 import { createAggregateDependencies } from './aggregate-dependencies';
 import { aggregateRun, type OrganizationSummaryOutput } from './aggregate-run';
 
