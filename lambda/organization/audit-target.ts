@@ -1,22 +1,20 @@
 // The audit-target step of an organization run: one cluster of one member account, audited exactly as single
-// mode audits it (auditOneCluster: collect within a deadline → exclude namespaces → engine) but as the member role, within what the
-// invocation has left. It writes the cluster's history report, its pending baseline and a result record for the
-// aggregate; the aggregate alerts and advances latest.json. No metrics and no SNS here. The same run ID writes
-// the same keys, so a retried item overwrites its own objects.
+// mode audits it (auditOneCluster: collect within a deadline, exclude namespaces, engine) but as the member role,
+// within what the invocation has left, then handed to the deferred publisher (history, pending baseline, result
+// record); the aggregate alerts and advances latest.json. No metrics and no SNS here.
 
 import type { AuditOptions } from '../core/analysis/context';
-import { baselineAfter, driftOf } from '../core/drift/drift';
-import { summarize } from '../core/engine/audit-cluster';
 import { namedFirstLineOf } from '../core/error-text';
-import type { AuditReport, ClusterReport, Finding } from '../core/model/finding';
+import type { ClusterReport, Finding } from '../core/model/finding';
 import type { ClusterStatus } from '../pipeline/audit-one-cluster';
 import { auditOneCluster, clusterDeadlineMs, unreachableState } from '../pipeline/audit-one-cluster';
 import { atColdStart, auditorCredentials, reportStoreFor } from '../pipeline/cold-start';
 import type { Environment } from '../pipeline/config';
 import type { ClusterSource } from '../pipeline/run-audit';
 import { type InvocationContext, jsonLineLog, type StructuredLog } from '../pipeline/structured-log';
-import type { ReportStore, StoredReport } from '../sinks/report-store';
+import type { ReportStore } from '../sinks/report-store';
 import { clusterCollector } from '../sources/live/cluster-collector';
+import { deferredPublisher } from './deferred-publisher';
 import { MemberAccessError, type MemberSession, TargetThrottledError } from './member-session';
 import {
   type AuditTargetConfig,
@@ -24,13 +22,7 @@ import {
   loadAuditTargetConfig,
   TARGET_AUDIT_ROLE_NAME,
 } from './organization-config';
-import {
-  type AuditTargetEvent,
-  baselineKey,
-  type ClusterResultRecord,
-  parseAuditTargetEvent,
-  resultKey,
-} from './run-objects';
+import { type AuditTargetEvent, type ClusterResultRecord, parseAuditTargetEvent } from './run-objects';
 import { memberSessions, type StepOptions } from './step-runtime';
 
 /** What the step returns to the map: small, so the map's output never nears the 256 KB state limit. */
@@ -52,15 +44,6 @@ export interface AuditTargetDependencies {
 
 // Defined beside the member session, so that discover throws it too without loading this step's Kubernetes client.
 export { TargetThrottledError } from './member-session';
-
-/** The objects of this cluster and run could not be written; the map's retry (or the aggregate's X01) follows. */
-export class TargetWriteError extends Error {
-  override readonly name = 'TargetWriteError';
-}
-
-// The drift findings a record carries, per direction: the summary alert shows a few hundred at most (SNS's 256 KB),
-// and the history report has them all; an incident's first audit can have tens of thousands.
-export const RECORDED_DRIFT_LIMIT = 200;
 
 /** Audits one cluster as its account's member role and writes its history, pending baseline and result record. */
 export async function auditTarget(
@@ -98,71 +81,23 @@ export async function auditTarget(
   const report = withMemberRemediation(audit.report, session, account, config.region);
   const { counts } = audit;
 
-  const errors: string[] = [];
-  const asAuditReport = (clusterReport: ClusterReport): AuditReport => ({
-    schemaVersion: '1',
-    generatedAt: target.at.toISOString(),
-    clusters: [clusterReport],
-  });
-  let stored: StoredReport | undefined;
-  let baselineUnreadable = false;
-  try {
-    stored = await store.latest(account, region, cluster);
-  } catch (error) {
-    // As single mode: alerting twice is better than missing a change; the alert's count says it is a full list.
-    baselineUnreadable = true;
-    errors.push(
-      `${cluster}: the baseline could not be read, so every current finding at or above ${config.alertSeverity} counts as new: ${namedFirstLineOf(error)}`,
-    );
-  }
-  const previous = stored?.report.clusters.find((candidate) => candidate.name === cluster);
-  const drift = driftOf(previous, report, config.alertSeverity, unevaluated);
-
-  let historyKey: string;
-  const pendingKey = baselineKey(runId, target);
-  try {
-    historyKey = await store.saveHistory(account, region, cluster, asAuditReport(report), target.at);
-    await store.putJson(pendingKey, asAuditReport(baselineAfter(previous, report, unevaluated)), runId);
-  } catch (error) {
-    throw new TargetWriteError(
-      `${account}/${region}/${cluster}: the report of run ${runId} was not saved: ${namedFirstLineOf(error)}`,
-      { cause: error },
-    );
-  }
-  const record: ClusterResultRecord = {
-    schemaVersion: '1',
-    runId,
-    generatedAt: target.generatedAt,
+  const record = await deferredPublisher({
+    store,
+    threshold: config.alertSeverity,
+    target,
+    durationMs: () => now().getTime() - started.getTime(),
+  }).publish({
     account,
     region,
-    cluster,
+    report,
+    generatedAt: target.at,
+    runId,
+    unevaluated,
     status,
     auditError,
-    summary: report.summary,
-    ...counts,
-    durationMs: now().getTime() - started.getTime(),
-    firstAudit: stored === undefined && !baselineUnreadable,
-    baselineUnreadable,
-    historyKey,
-    baselineKey: pendingKey,
-    drift: {
-      newCount: drift.newFindings.length,
-      newBySeverity: summarize(drift.newFindings),
-      resolvedCount: drift.resolved.length,
-      new: drift.newFindings.slice(0, RECORDED_DRIFT_LIMIT),
-      resolved: drift.resolved.slice(0, RECORDED_DRIFT_LIMIT),
-    },
-    errors,
-  };
-  try {
-    // Written last: a record means the history and the pending baseline it points to exist.
-    await store.putJson(resultKey(runId, target), record, runId);
-  } catch (error) {
-    throw new TargetWriteError(
-      `${account}/${region}/${cluster}: the result of run ${runId} was not saved: ${namedFirstLineOf(error)}`,
-      { cause: error },
-    );
-  }
+    counts,
+  });
+  const { errors } = record;
   log(auditError || errors.length > 0 ? 'warn' : 'info', 'cluster audited', {
     runId,
     account,

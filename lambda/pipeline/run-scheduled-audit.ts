@@ -10,7 +10,8 @@ import { namedFirstLineOf } from '../core/error-text';
 import type { SeveritySummary } from '../core/model/finding';
 import { type ClusterRunResult, metricData } from '../sinks/metrics';
 import { publishMetricsOnce } from '../sinks/metrics-once';
-import { publishClusterReport } from '../sinks/publish-cluster';
+import { type PublishClusterOutcome, perClusterPublisher } from '../sinks/publish-cluster';
+import type { ClusterPublisher } from '../sinks/publisher';
 import type { ReportStore } from '../sinks/report-store';
 import { createConcurrencyLimit } from '../sources/aws/concurrency-limit';
 import type { ClusterCollector } from '../sources/live/cluster-collector';
@@ -126,6 +127,12 @@ export async function runScheduledAudit(
   });
 
   const options: AuditOptions = { now: started, webhookName: config.webhookName };
+  const publisher = perClusterPublisher({
+    store: deps.store,
+    sns: deps.sns,
+    topicArn: config.topicArn,
+    threshold: config.alertSeverity,
+  });
   const limit = createConcurrencyLimit(config.clusterConcurrency);
   const runs = await Promise.all(
     names.map((name) =>
@@ -134,6 +141,7 @@ export async function runScheduledAudit(
           runId,
           generatedAt: started,
           options,
+          publisher,
           context,
           now,
         }),
@@ -188,6 +196,7 @@ interface RunInput {
   readonly runId: string;
   readonly generatedAt: Date;
   readonly options: AuditOptions;
+  readonly publisher: ClusterPublisher<PublishClusterOutcome>;
   readonly context: InvocationContext;
   readonly now: () => Date;
 }
@@ -235,17 +244,14 @@ async function auditAndPublish(
   let reportUri: string | undefined;
   try {
     const account = report.accountId ?? (await deps.accountId());
-    const published = await publishClusterReport(
-      { store: deps.store, sns: deps.sns, topicArn: config.topicArn, threshold: config.alertSeverity },
-      {
-        account,
-        region: report.region ?? config.region,
-        report,
-        generatedAt: input.generatedAt,
-        runId,
-        unevaluated,
-      },
-    );
+    const published = await input.publisher.publish({
+      account,
+      region: report.region ?? config.region,
+      report,
+      generatedAt: input.generatedAt,
+      runId,
+      unevaluated,
+    });
     alerted = published.alerted;
     drift = {
       newFindings: published.drift.newFindings.length,

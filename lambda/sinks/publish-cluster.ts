@@ -3,9 +3,10 @@
 
 import type { SNSClient } from '@aws-sdk/client-sns';
 import { baselineAfter, type Drift, driftOf, hasDrift } from '../core/drift/drift';
-import type { AuditReport, ClusterReport, Severity } from '../core/model/finding';
+import type { Severity } from '../core/model/finding';
 import { type Alert, buildAlert, publishAlert } from './alerts';
-import type { ReportStore, StoredReport } from './report-store';
+import { asAuditReport, type ClusterPublication, type ClusterPublisher, readBaseline } from './publisher';
+import type { ReportStore } from './report-store';
 
 /** The sinks one cluster publishes to, and the severity from which a change is alerted. */
 export interface PublishClusterDeps {
@@ -15,16 +16,8 @@ export interface PublishClusterDeps {
   readonly threshold: Severity;
 }
 
-/** One cluster's report of this run; `runId` is the same for every retry of the run (e.g. the event ID). */
-export interface PublishClusterInput {
-  readonly account: string;
-  readonly region: string;
-  readonly report: ClusterReport;
-  readonly generatedAt: Date;
-  readonly runId: string;
-  /** The checks whose verdict this run lacks (the engine's unevaluatedChecks): they neither resolve nor drop. */
-  readonly unevaluated?: ReadonlySet<string>;
-}
+/** One cluster's report of this run, as every publisher takes it. */
+export type PublishClusterInput = ClusterPublication;
 
 /** What happened: `errors` are one line each, for the handler to log; they never stop the other steps. */
 export interface PublishClusterOutcome {
@@ -37,6 +30,11 @@ export interface PublishClusterOutcome {
   readonly historyKey?: string;
   /** The alert that was built (sent when `alerted`). */
   readonly alert?: Alert;
+}
+
+/** The per-cluster publisher of single mode: each cluster's alert and baseline right after its audit. */
+export function perClusterPublisher(deps: PublishClusterDeps): ClusterPublisher<PublishClusterOutcome> {
+  return { publish: (publication) => publishClusterReport(deps, publication) };
 }
 
 /**
@@ -55,30 +53,27 @@ export async function publishClusterReport(
   const { account, region, report, generatedAt, runId, unevaluated = new Set<string>() } = input;
   const cluster = report.name;
   const errors: string[] = [];
-  const asAuditReport = (clusterReport: ClusterReport): AuditReport => ({
-    schemaVersion: '1',
-    generatedAt: generatedAt.toISOString(),
-    clusters: [clusterReport],
-  });
 
   let historyKey: string | undefined;
   try {
-    historyKey = await store.saveHistory(account, region, cluster, asAuditReport(report), generatedAt);
+    historyKey = await store.saveHistory(
+      account,
+      region,
+      cluster,
+      asAuditReport(report, generatedAt),
+      generatedAt,
+    );
   } catch (error) {
     errors.push(`${cluster}: the history report was not saved: ${describe(error)}`);
   }
 
-  let stored: StoredReport | undefined;
-  let baselineUnreadable = false;
-  try {
-    stored = await store.latest(account, region, cluster);
-  } catch (error) {
-    baselineUnreadable = true;
+  const baseline = await readBaseline(store, account, region, cluster);
+  const { stored, previous } = baseline;
+  const baselineUnreadable = baseline.unreadable !== undefined;
+  if (baseline.unreadable !== undefined)
     errors.push(
-      `${cluster}: the baseline could not be read, so the alert lists every current finding at or above ${threshold}: ${describe(error)}`,
+      `${cluster}: the baseline could not be read, so the alert lists every current finding at or above ${threshold}: ${describe(baseline.unreadable.error)}`,
     );
-  }
-  const previous = stored?.report.clusters.find((candidate) => candidate.name === cluster);
   const latestKey = store.latestKey(account, region, cluster);
 
   // latest.json carries the run that wrote it: this run already alerted (or had nothing to say) and advanced it.
@@ -121,7 +116,7 @@ export async function publishClusterReport(
       account,
       region,
       cluster,
-      asAuditReport(baselineAfter(previous, report, unevaluated)),
+      asAuditReport(baselineAfter(previous, report, unevaluated), generatedAt),
       runId,
     );
   } catch (error) {
