@@ -13,7 +13,7 @@ import { SNSClient } from '@aws-sdk/client-sns';
 import { x01ClusterUnreachable } from '../core/checks/x01-cluster-unreachable';
 import { driftOf, hasDrift } from '../core/drift/drift';
 import { fingerprint, sortFindings, summarize } from '../core/engine/audit-cluster';
-import { namedFirstLineOf } from '../core/error-text';
+import { errorText } from '../core/error-text';
 import {
   type AuditReport,
   type ClusterReport,
@@ -167,7 +167,7 @@ export async function aggregateRun(
     previous = await readOrganizationBaseline(store);
   } catch (error) {
     errors.push(
-      `the organization baseline could not be read, so every target-level finding counts as new: ${namedFirstLineOf(error)}`,
+      `the organization baseline could not be read, so every target-level finding counts as new: ${errorText(error, { named: true })}`,
     );
     notes.push('The previous organization baseline could not be read: every failed target is listed as new.');
   }
@@ -205,7 +205,7 @@ export async function aggregateRun(
       advance = true;
     } catch (error) {
       errors.push(
-        `the summary alert was not published, so no baseline advances and the next run alerts again: ${namedFirstLineOf(error)}`,
+        `the summary alert was not published, so no baseline advances and the next run alerts again: ${errorText(error, { named: true })}`,
       );
     }
     if (alerted)
@@ -235,7 +235,7 @@ export async function aggregateRun(
         );
       } catch (error) {
         errors.push(
-          `the organization baseline was not advanced, so the next run repeats this alert: ${namedFirstLineOf(error)}`,
+          `the organization baseline was not advanced, so the next run repeats this alert: ${errorText(error, { named: true })}`,
         );
       }
     }
@@ -277,7 +277,7 @@ export async function aggregateRun(
     );
     writtenSummaryKey = summaryKey;
   } catch (error) {
-    errors.push(`the organization summary was not saved: ${namedFirstLineOf(error)}`);
+    errors.push(`the organization summary was not saved: ${errorText(error, { named: true })}`);
   }
 
   const output: OrganizationSummaryOutput = {
@@ -430,7 +430,7 @@ async function advanceBaseline(
     return ADVANCED;
   } catch (error) {
     return {
-      error: `${account}/${region}/${cluster}: the baseline was not advanced, so the next run repeats its changes: ${namedFirstLineOf(error)}`,
+      error: `${account}/${region}/${cluster}: the baseline was not advanced, so the next run repeats its changes: ${errorText(error, { named: true })}`,
     };
   }
 }
@@ -459,7 +459,7 @@ async function publishMetricsOnce(
     marker = await deps.store.getJson(key);
   } catch (error) {
     errors.push(
-      `metrics: whether an earlier attempt of this run sent them is unknown, so they are not sent (CloudWatch would count them twice): ${namedFirstLineOf(error)}`,
+      `metrics: whether an earlier attempt of this run sent them is unknown, so they are not sent (CloudWatch would count them twice): ${errorText(error, { named: true })}`,
     );
     return false;
   }
@@ -494,7 +494,7 @@ async function publishMetricsOnce(
     });
   } catch (error) {
     if (error instanceof MetricsPublishError) for (const index of error.acceptedBatches) accepted.add(index);
-    errors.push(`metrics: ${namedFirstLineOf(error)}`);
+    errors.push(`metrics: ${errorText(error, { named: true })}`);
     complete = false;
   }
   // Nothing new accepted: the marker (or its absence) already says what CloudWatch has.
@@ -562,7 +562,7 @@ async function markerWritten(store: ReportStore, key: string, errors: string[]):
   } catch (error) {
     // Alerting twice is better than missing a change.
     errors.push(
-      `${store.objectUri(key)} could not be read, so the alert is published even if an earlier attempt did: ${namedFirstLineOf(error)}`,
+      `${store.objectUri(key)} could not be read, so the alert is published even if an earlier attempt did: ${errorText(error, { named: true })}`,
     );
     return false;
   }
@@ -578,7 +578,7 @@ async function writeMarker(
   try {
     await store.putJson(key, value, (value as { runId?: string }).runId);
   } catch (error) {
-    errors.push(`${consequence}: ${namedFirstLineOf(error)}`);
+    errors.push(`${consequence}: ${errorText(error, { named: true })}`);
   }
 }
 
@@ -605,7 +605,7 @@ async function readRunDocument<T>(
 ): Promise<T> {
   const uri = store.objectUri(key);
   const object = await store.getJson(key).catch((error: unknown) => {
-    throw new AggregateInputError(`run ${runId}: ${namedFirstLineOf(error)}`, { cause: error });
+    throw new AggregateInputError(`run ${runId}: ${errorText(error, { named: true })}`, { cause: error });
   });
   if (object === undefined)
     throw new AggregateInputError(
@@ -614,7 +614,7 @@ async function readRunDocument<T>(
   try {
     return parse(object.value, uri);
   } catch (error) {
-    throw new AggregateInputError(`run ${runId}: ${namedFirstLineOf(error)}`, { cause: error });
+    throw new AggregateInputError(`run ${runId}: ${errorText(error, { named: true })}`, { cause: error });
   }
 }
 
@@ -632,7 +632,7 @@ async function readRecord(store: ReportStore, runId: string, item: TargetItem): 
     if (error instanceof ReportStoreError && error.operation === 'parse')
       return { item, missing: 'result-unreadable' };
     if (httpStatusOf(error) === 404) return { item, missing: 'no-result' };
-    return { item, unread: namedFirstLineOf(error) };
+    return { item, unread: errorText(error, { named: true }) };
   }
   if (object === undefined) return { item, missing: 'no-result' };
   try {

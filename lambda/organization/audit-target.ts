@@ -7,7 +7,7 @@
 import type { AuditOptions } from '../core/analysis/context';
 import { baselineAfter, driftOf, unevaluatedChecks } from '../core/drift/drift';
 import { auditCluster, summarize } from '../core/engine/audit-cluster';
-import { namedFirstLineOf } from '../core/error-text';
+import { errorText } from '../core/error-text';
 import type { ClusterState } from '../core/model/cluster-state';
 import type { AuditReport, ClusterReport, Finding } from '../core/model/finding';
 import type { ClusterStatus } from '../pipeline/audit-one-cluster';
@@ -112,7 +112,7 @@ export async function auditTarget(
     // As single mode: alerting twice is better than missing a change; the alert's count says it is a full list.
     baselineUnreadable = true;
     errors.push(
-      `${cluster}: the baseline could not be read, so every current finding at or above ${config.alertSeverity} counts as new: ${namedFirstLineOf(error)}`,
+      `${cluster}: the baseline could not be read, so every current finding at or above ${config.alertSeverity} counts as new: ${errorText(error, { named: true })}`,
     );
   }
   const previous = stored?.report.clusters.find((candidate) => candidate.name === cluster);
@@ -125,7 +125,7 @@ export async function auditTarget(
     await store.putJson(pendingKey, asAuditReport(baselineAfter(previous, report, unevaluated)), runId);
   } catch (error) {
     throw new TargetWriteError(
-      `${account}/${region}/${cluster}: the report of run ${runId} was not saved: ${namedFirstLineOf(error)}`,
+      `${account}/${region}/${cluster}: the report of run ${runId} was not saved: ${errorText(error, { named: true })}`,
       { cause: error },
     );
   }
@@ -159,7 +159,7 @@ export async function auditTarget(
     await store.putJson(resultKey(runId, target), record, runId);
   } catch (error) {
     throw new TargetWriteError(
-      `${account}/${region}/${cluster}: the result of run ${runId} was not saved: ${namedFirstLineOf(error)}`,
+      `${account}/${region}/${cluster}: the result of run ${runId} was not saved: ${errorText(error, { named: true })}`,
       { cause: error },
     );
   }
@@ -210,7 +210,7 @@ async function collectAsMember(
       state: unreachableState(cluster, {
         resource: 'cluster-connection',
         reason,
-        message: error instanceof MemberAccessError ? error.message : namedFirstLineOf(error),
+        message: error instanceof MemberAccessError ? error.message : errorText(error, { named: true }),
       }),
     };
   }

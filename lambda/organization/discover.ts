@@ -9,7 +9,7 @@
 
 import { ListAccountsCommand, OrganizationsClient } from '@aws-sdk/client-organizations';
 import { ExecutionStatus, ListExecutionsCommand, SFNClient } from '@aws-sdk/client-sfn';
-import { namedFirstLineOf } from '../core/error-text';
+import { errorText } from '../core/error-text';
 import type { Environment } from '../pipeline/config';
 import type { StructuredLog } from '../pipeline/structured-log';
 import { jsonLineLog } from '../pipeline/structured-log';
@@ -175,9 +175,10 @@ export async function discoverTargets(deps: DiscoverDependencies, event: unknown
     await deps.store.putJson(discoveryKey(run.runId), discovery, run.runId);
     await deps.store.putJson(key, items, run.runId);
   } catch (error) {
-    throw new DiscoverError(`run ${run.runId}: the discovery was not saved: ${namedFirstLineOf(error)}`, {
-      cause: error,
-    });
+    throw new DiscoverError(
+      `run ${run.runId}: the discovery was not saved: ${errorText(error, { named: true })}`,
+      { cause: error },
+    );
   }
   const output: DiscoverOutput = {
     runId: run.runId,
@@ -251,7 +252,7 @@ export async function earlierRunningExecution(
     deps.log('warn', 'cannot tell whether an earlier run is still in progress; discovering anyway', {
       runId,
       stateMachineArn: execution.stateMachineArn,
-      error: namedFirstLineOf(error),
+      error: errorText(error, { named: true }),
     });
     return undefined;
   }
@@ -284,7 +285,7 @@ export async function activeAccounts(deps: Pick<DiscoverDependencies, 'organizat
     } while (nextToken !== undefined && nextToken !== '');
   } catch (error) {
     throw new DiscoverError(
-      `cannot list the organization's accounts (${namedFirstLineOf(error)}): run discover in the management account or a delegated administrator, or set ${ORGANIZATION_VARIABLES.accounts} to a list of account IDs`,
+      `cannot list the organization's accounts (${errorText(error, { named: true })}): run discover in the management account or a delegated administrator, or set ${ORGANIZATION_VARIABLES.accounts} to a list of account IDs`,
       { cause: error },
     );
   }
@@ -362,7 +363,7 @@ function failedTarget(
   operation?: 'AssumeRole',
 ): DiscoveredTarget {
   if (!(error instanceof MemberAccessError))
-    return { account, region, error: { reason: 'error', message: namedFirstLineOf(error) } };
+    return { account, region, error: { reason: 'error', message: errorText(error, { named: true }) } };
   // AssumeRole's region is the home region's STS endpoint, not the target's: the remediation must name it.
   const stsRegion =
     operation === 'AssumeRole' && error.reason === 'region-not-enabled' && error.region !== undefined

@@ -1,7 +1,7 @@
 // One cluster's audit, whatever the mode: collect within a deadline, drop the excluded namespaces, run the engine.
 // Both drivers (single mode's bounded fan-out, organization mode's per-cluster step) use these.
 
-import { namedFirstLineOf } from '../core/error-text';
+import { errorText } from '../core/error-text';
 import type { ClusterState, CollectionError } from '../core/model/cluster-state';
 import { ClusterStateAssembler } from '../sources/assemble-state';
 import type { ClusterSource } from './run-audit';
@@ -69,7 +69,7 @@ export async function collectWithin(
         state: unreachableState(clusterName, {
           resource: 'cluster-connection',
           reason: 'error',
-          message: `the collection failed: ${namedFirstLineOf(outcome.error)}`,
+          message: `the collection failed: ${errorText(outcome.error, { named: true })}`,
         }),
       };
     }

@@ -8,7 +8,7 @@ import type { SNSClient } from '@aws-sdk/client-sns';
 import type { AuditOptions } from '../core/analysis/context';
 import { unevaluatedChecks } from '../core/drift/drift';
 import { auditCluster } from '../core/engine/audit-cluster';
-import { namedFirstLineOf } from '../core/error-text';
+import { errorText } from '../core/error-text';
 import type { SeveritySummary } from '../core/model/finding';
 import { type ClusterRunResult, metricData, publishMetrics } from '../sinks/metrics';
 import { publishClusterReport } from '../sinks/publish-cluster';
@@ -112,8 +112,8 @@ export async function runScheduledAudit(
   try {
     names = config.clusters ?? (await deps.listClusters());
   } catch (error) {
-    log('error', 'cannot list the clusters to audit', { runId, error: namedFirstLineOf(error) });
-    const message = `cannot list the EKS clusters in ${config.region}: ${namedFirstLineOf(error)}`;
+    log('error', 'cannot list the clusters to audit', { runId, error: errorText(error, { named: true }) });
+    const message = `cannot list the EKS clusters in ${config.region}: ${errorText(error, { named: true })}`;
     throw new ScheduledAuditError(message, runId, { cause: error });
   }
   log('info', 'run started', {
@@ -143,8 +143,8 @@ export async function runScheduledAudit(
     metricCalls = (await publishMetrics(deps.cloudwatch, data)).calls;
     log('info', 'metrics published', { runId, datapoints: data.length, calls: metricCalls });
   } catch (error) {
-    errors.push(`metrics: ${namedFirstLineOf(error)}`);
-    log('error', 'metrics not published', { runId, error: namedFirstLineOf(error) });
+    errors.push(`metrics: ${errorText(error, { named: true })}`);
+    log('error', 'metrics not published', { runId, error: errorText(error, { named: true }) });
   }
 
   const clusters = runs.map((run) => run.outcome);
@@ -238,7 +238,7 @@ async function auditAndPublish(
     const key = published.historyKey ?? published.latestKey;
     if (key !== undefined) reportUri = deps.store.objectUri(key);
   } catch (error) {
-    errors.push(`${clusterName}: publishing failed: ${namedFirstLineOf(error)}`);
+    errors.push(`${clusterName}: publishing failed: ${errorText(error, { named: true })}`);
   }
   log(errors.length === 0 ? 'info' : 'error', 'cluster published', {
     runId,

@@ -3,6 +3,7 @@
 
 import type { SNSClient } from '@aws-sdk/client-sns';
 import { baselineAfter, type Drift, driftOf, hasDrift } from '../core/drift/drift';
+import { errorText } from '../core/error-text';
 import type { AuditReport, ClusterReport, Severity } from '../core/model/finding';
 import { type Alert, buildAlert, publishAlert } from './alerts';
 import type { ReportStore, StoredReport } from './report-store';
@@ -65,7 +66,7 @@ export async function publishClusterReport(
   try {
     historyKey = await store.saveHistory(account, region, cluster, asAuditReport(report), generatedAt);
   } catch (error) {
-    errors.push(`${cluster}: the history report was not saved: ${describe(error)}`);
+    errors.push(`${cluster}: the history report was not saved: ${errorText(error)}`);
   }
 
   let stored: StoredReport | undefined;
@@ -75,7 +76,7 @@ export async function publishClusterReport(
   } catch (error) {
     baselineUnreadable = true;
     errors.push(
-      `${cluster}: the baseline could not be read, so the alert lists every current finding at or above ${threshold}: ${describe(error)}`,
+      `${cluster}: the baseline could not be read, so the alert lists every current finding at or above ${threshold}: ${errorText(error)}`,
     );
   }
   const previous = stored?.report.clusters.find((candidate) => candidate.name === cluster);
@@ -109,7 +110,7 @@ export async function publishClusterReport(
       alerted = true;
     } catch (error) {
       errors.push(
-        `${cluster}: the alert was not published, so the baseline is kept and the next run alerts again: ${describe(error)}`,
+        `${cluster}: the alert was not published, so the baseline is kept and the next run alerts again: ${errorText(error)}`,
       );
       return { alerted, drift, errors, alert, ...(historyKey === undefined ? {} : { historyKey }) };
     }
@@ -126,7 +127,7 @@ export async function publishClusterReport(
     );
   } catch (error) {
     errors.push(
-      `${cluster}: the baseline was not advanced${alerted ? ', so the next run repeats this alert' : ''}: ${describe(error)}`,
+      `${cluster}: the baseline was not advanced${alerted ? ', so the next run repeats this alert' : ''}: ${errorText(error)}`,
     );
   }
   return {
@@ -137,8 +138,4 @@ export async function publishClusterReport(
     ...(historyKey === undefined ? {} : { historyKey }),
     ...(alert === undefined ? {} : { alert }),
   };
-}
-
-function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

@@ -4,7 +4,7 @@
 
 import { DescribeClusterCommand } from '@aws-sdk/client-eks';
 import type { KubeConfig } from '@kubernetes/client-node';
-import { namedFirstLineOf } from '../../core/error-text';
+import { errorText } from '../../core/error-text';
 import type { ClusterState, CollectionError } from '../../core/model/cluster-state';
 import { parseRoleArn } from '../../core/policy/arn';
 import { ClusterStateAssembler, type ListPart } from '../assemble-state';
@@ -74,7 +74,7 @@ export async function collectCluster(options: CollectClusterOptions): Promise<Cl
     assembler.failed({
       resource: 'cluster-connection',
       reason: 'describe-cluster',
-      message: `DescribeCluster failed: ${namedFirstLineOf(error)}`,
+      message: `DescribeCluster failed: ${errorText(error, { named: true })}`,
       ...(failureReason(error) === 'throttled' ? { throttled: true } : {}),
     });
     return assembler.build();
@@ -138,7 +138,7 @@ async function collectKubernetes(
     assembler.failed({
       resource: 'cluster-connection',
       reason: 'kubeconfig',
-      message: namedFirstLineOf(error),
+      message: errorText(error, { named: true }),
     });
     return undefined;
   }
@@ -227,7 +227,7 @@ function kubeFailure(resource: KubeResource, error: unknown): CollectionError {
       ? { resource: 'cluster-connection', reason: error.reason, message: error.message }
       : { resource, reason: error.reason, message: error.message };
   }
-  return { resource, reason: 'error', message: namedFirstLineOf(error) };
+  return { resource, reason: 'error', message: errorText(error, { named: true }) };
 }
 
 /** ServiceAccounts of a raw page that name a valid role: the only roles worth fetching, and the ones to probe. */
