@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
 import { DEFAULT_WEBHOOK_NAME } from '../core/analysis/eks-conventions';
 import { CHECKS } from '../core/checks/registry';
+import { errorText } from '../core/error-text';
 import { type AuditReport, isSeverity, type Severity, severityRank } from '../core/model/finding';
 import { FORMATS, type Format, renderReport } from '../core/report/render';
 import { type ClusterSource, runAudit } from '../pipeline/run-audit';
@@ -66,8 +67,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
       io.stderr(`irsa-audit: ${error.message}\n`);
       return EXIT_USAGE;
     }
-    const message = error instanceof Error ? error.message : String(error);
-    io.stderr(`irsa-audit: unexpected error: ${message.split('\n', 1)[0]}\n`);
+    io.stderr(`irsa-audit: unexpected error: ${errorText(error)}\n`);
     return EXIT_USAGE;
   }
 }

@@ -27,6 +27,7 @@ import {
   SQSClient,
 } from '@aws-sdk/client-sqs';
 import { DEFAULT_WEBHOOK_NAME } from '../core/analysis/eks-conventions';
+import { errorText } from '../core/error-text';
 import type { AuditReport, Finding, SeveritySummary } from '../core/model/finding';
 import { renderReport } from '../core/report/render';
 import { type FakeKubeApi, startFakeKubeApi } from '../emulators/fake-kube-api';
@@ -92,7 +93,7 @@ export async function runDemo(io: DemoIo): Promise<number> {
     emulators = await startEmulators(example, searchPath);
   } catch (error) {
     io.stderr(
-      `irsa-audit demo: the emulators did not start (${firstLine(error)}).\n` +
+      `irsa-audit demo: the emulators did not start (${errorText(error)}).\n` +
         `irsa-audit demo: auditing the shipped example snapshot ${example} offline instead.\n`,
     );
     return auditOffline(io, example);
@@ -101,7 +102,7 @@ export async function runDemo(io: DemoIo): Promise<number> {
     return await demoOnEmulators(io, emulators);
   } catch (error) {
     // A run that fails (PublishError, ScheduledAuditError) is a broken demo: one line, not a stack trace.
-    io.stderr(`irsa-audit demo: the scheduled run failed: ${firstLine(error)}\n`);
+    io.stderr(`irsa-audit demo: the scheduled run failed: ${errorText(error)}\n`);
     return 1;
   } finally {
     await emulators.kube.stop();
@@ -435,11 +436,6 @@ function isOnPath(command: string, searchPath: string): boolean {
       return false;
     }
   });
-}
-
-function firstLine(error: unknown): string {
-  const text = error instanceof Error ? error.message : String(error);
-  return text.split('\n', 1)[0] ?? text;
 }
 
 // `tsx lambda/cli/demo.ts [--logs]`; `irsa-audit demo` imports runDemo instead.

@@ -4,7 +4,7 @@
 // record); the aggregate alerts and advances latest.json. No metrics and no SNS here.
 
 import type { AuditOptions } from '../core/analysis/context';
-import { namedFirstLineOf } from '../core/error-text';
+import { errorText } from '../core/error-text';
 import type { ClusterReport, Finding } from '../core/model/finding';
 import type { ClusterStatus } from '../pipeline/audit-one-cluster';
 import { auditOneCluster, clusterDeadlineMs, unreachableState } from '../pipeline/audit-one-cluster';
@@ -137,7 +137,7 @@ async function memberSource(
     const state = unreachableState(cluster, {
       resource: 'cluster-connection',
       reason: error instanceof MemberAccessError ? error.reason : 'error',
-      message: error instanceof MemberAccessError ? error.message : namedFirstLineOf(error),
+      message: error instanceof MemberAccessError ? error.message : errorText(error, { named: true }),
     });
     return { label: cluster, collect: async () => state };
   }

@@ -5,7 +5,7 @@
 
 import { baselineAfter, driftOf } from '../core/drift/drift';
 import { summarize } from '../core/engine/audit-cluster';
-import { namedFirstLineOf } from '../core/error-text';
+import { errorText } from '../core/error-text';
 import type { Severity } from '../core/model/finding';
 import { asAuditReport, type ClusterPublisher, readBaseline } from '../sinks/publisher';
 import type { ReportStore } from '../sinks/report-store';
@@ -51,7 +51,7 @@ export function deferredPublisher(deps: DeferredPublisherDeps): ClusterPublisher
       if (baseline.unreadable !== undefined)
         // As single mode: alerting twice is better than missing a change; the alert's count says it is a full list.
         errors.push(
-          `${cluster}: the baseline could not be read, so every current finding at or above ${threshold} counts as new: ${namedFirstLineOf(baseline.unreadable.error)}`,
+          `${cluster}: the baseline could not be read, so every current finding at or above ${threshold} counts as new: ${errorText(baseline.unreadable.error, { named: true })}`,
         );
       const drift = driftOf(previous, report, threshold, unevaluated);
 
@@ -72,7 +72,7 @@ export function deferredPublisher(deps: DeferredPublisherDeps): ClusterPublisher
         );
       } catch (error) {
         throw new TargetWriteError(
-          `${account}/${region}/${cluster}: the report of run ${runId} was not saved: ${namedFirstLineOf(error)}`,
+          `${account}/${region}/${cluster}: the report of run ${runId} was not saved: ${errorText(error, { named: true })}`,
           { cause: error },
         );
       }
@@ -105,7 +105,7 @@ export function deferredPublisher(deps: DeferredPublisherDeps): ClusterPublisher
         await store.putJson(resultKey(runId, target), record, runId);
       } catch (error) {
         throw new TargetWriteError(
-          `${account}/${region}/${cluster}: the result of run ${runId} was not saved: ${namedFirstLineOf(error)}`,
+          `${account}/${region}/${cluster}: the result of run ${runId} was not saved: ${errorText(error, { named: true })}`,
           { cause: error },
         );
       }

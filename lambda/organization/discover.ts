@@ -9,7 +9,7 @@
 
 import { OrganizationsClient, paginateListAccounts } from '@aws-sdk/client-organizations';
 import { ExecutionStatus, paginateListExecutions, SFNClient } from '@aws-sdk/client-sfn';
-import { namedFirstLineOf } from '../core/error-text';
+import { errorText } from '../core/error-text';
 import { atColdStart, auditorCredentials, homeClientConfig, reportStoreFor } from '../pipeline/cold-start';
 import type { Environment } from '../pipeline/config';
 import type { StructuredLog } from '../pipeline/structured-log';
@@ -169,9 +169,12 @@ export async function discoverTargets(deps: DiscoverDependencies, event: unknown
     await deps.store.putJson(discoveryKey(run.runId), discovery, run.runId);
     await deps.store.putJson(key, items, run.runId);
   } catch (error) {
-    throw new DiscoverError(`run ${run.runId}: the discovery was not saved: ${namedFirstLineOf(error)}`, {
-      cause: error,
-    });
+    throw new DiscoverError(
+      `run ${run.runId}: the discovery was not saved: ${errorText(error, { named: true })}`,
+      {
+        cause: error,
+      },
+    );
   }
   const output: DiscoverOutput = {
     runId: run.runId,
@@ -239,7 +242,7 @@ export async function earlierRunningExecution(
     deps.log('warn', 'cannot tell whether an earlier run is still in progress; discovering anyway', {
       runId,
       stateMachineArn: execution.stateMachineArn,
-      error: namedFirstLineOf(error),
+      error: errorText(error, { named: true }),
     });
     return undefined;
   }
@@ -265,7 +268,7 @@ export async function activeAccounts(deps: Pick<DiscoverDependencies, 'organizat
     }
   } catch (error) {
     throw new DiscoverError(
-      `cannot list the organization's accounts (${namedFirstLineOf(error)}): run discover in the management account or a delegated administrator, or set ${ORGANIZATION_VARIABLES.accounts} to a list of account IDs`,
+      `cannot list the organization's accounts (${errorText(error, { named: true })}): run discover in the management account or a delegated administrator, or set ${ORGANIZATION_VARIABLES.accounts} to a list of account IDs`,
       { cause: error },
     );
   }
@@ -343,7 +346,7 @@ function failedTarget(
   operation?: 'AssumeRole',
 ): DiscoveredTarget {
   if (!(error instanceof MemberAccessError))
-    return { account, region, error: { reason: 'error', message: namedFirstLineOf(error) } };
+    return { account, region, error: { reason: 'error', message: errorText(error, { named: true }) } };
   // AssumeRole's region is the home region's STS endpoint, not the target's: the remediation must name it.
   const stsRegion =
     operation === 'AssumeRole' && error.reason === 'region-not-enabled' && error.region !== undefined

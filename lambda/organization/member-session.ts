@@ -4,9 +4,10 @@
 
 import { fromTemporaryCredentials } from '@aws-sdk/credential-providers';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider, Pluggable } from '@smithy/types';
+import { errorText } from '../core/error-text';
 import { partitionOfRegion } from '../core/model/aws-identifiers';
 import { type AwsClients, type AwsCredentials, createAwsClients } from '../sources/aws/aws-clients';
-import { errorCode, failureReason, oneLineError } from '../sources/aws/aws-errors';
+import { AWS_ERROR_TEXT, errorCode, failureReason } from '../sources/aws/aws-errors';
 import { EksTokenCache } from '../sources/aws/eks-token';
 import { DISCOVER_ROLE_NAME, TARGET_AUDIT_ROLE_NAME, TARGET_THROTTLED_ERROR } from './organization-config';
 
@@ -158,7 +159,7 @@ export function assumeRoleFailure(
   roleArn: string,
   homeRegion: string,
 ): MemberAccessError {
-  const detail = oneLineError(error);
+  const detail = errorText(error, AWS_ERROR_TEXT);
   const code = errorCode(error) ?? '';
   // Before the 403 test: STS answers RegionDisabledException and InvalidClientTokenId with HTTP 403 too.
   if (REGION_NOT_ENABLED_CODES.has(code))
@@ -216,7 +217,7 @@ export function regionCallFailure(
   operation: string,
 ): MemberAccessError {
   const { account, roleArn } = session;
-  const detail = oneLineError(error);
+  const detail = errorText(error, AWS_ERROR_TEXT);
   const code = errorCode(error) ?? '';
   const failure = (reason: TargetFailureReason, message: string) =>
     new MemberAccessError(reason, account, roleArn, message, region, { cause: error });
@@ -248,7 +249,7 @@ function denySource(error: unknown): string {
   return DENY_SOURCE.exec(fullMessageOf(error))?.[1]?.toLowerCase() ?? 'a policy outside the member stack';
 }
 
-// The whole message: oneLineError cuts at 300 characters, and AWS puts where the Deny came from at the end.
+// The whole message: AWS_ERROR_TEXT cuts at 300 characters, and AWS puts where the Deny came from at the end.
 function fullMessageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }

@@ -4,7 +4,7 @@
 import type { AuditOptions } from '../core/analysis/context';
 import { unevaluatedChecks } from '../core/drift/drift';
 import { auditCluster } from '../core/engine/audit-cluster';
-import { namedFirstLineOf } from '../core/error-text';
+import { errorText } from '../core/error-text';
 import type { AuditResult } from '../core/model/audit-result';
 import type { ClusterState, CollectionError } from '../core/model/cluster-state';
 import { ClusterStateAssembler } from '../sources/assemble-state';
@@ -111,7 +111,7 @@ export async function collectWithin(
         state: unreachableState(clusterName, {
           resource: 'cluster-connection',
           reason: 'error',
-          message: `the collection failed: ${namedFirstLineOf(outcome.error)}`,
+          message: `the collection failed: ${errorText(outcome.error, { named: true })}`,
         }),
       };
     }

@@ -6,7 +6,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import type { SNSClient } from '@aws-sdk/client-sns';
 import type { AuditOptions } from '../core/analysis/context';
-import { namedFirstLineOf } from '../core/error-text';
+import { errorText } from '../core/error-text';
 import type { SeveritySummary } from '../core/model/finding';
 import { type ClusterRunResult, metricData } from '../sinks/metrics';
 import { publishMetricsOnce } from '../sinks/metrics-once';
@@ -115,8 +115,8 @@ export async function runScheduledAudit(
   try {
     names = config.clusters ?? (await collector.listClusters());
   } catch (error) {
-    log('error', 'cannot list the clusters to audit', { runId, error: namedFirstLineOf(error) });
-    const message = `cannot list the EKS clusters in ${config.region}: ${namedFirstLineOf(error)}`;
+    log('error', 'cannot list the clusters to audit', { runId, error: errorText(error, { named: true }) });
+    const message = `cannot list the EKS clusters in ${config.region}: ${errorText(error, { named: true })}`;
     throw new ScheduledAuditError(message, runId, { cause: error });
   }
   log('info', 'run started', {
@@ -262,7 +262,7 @@ async function auditAndPublish(
     const key = published.historyKey ?? published.latestKey;
     if (key !== undefined) reportUri = deps.store.objectUri(key);
   } catch (error) {
-    errors.push(`${clusterName}: publishing failed: ${namedFirstLineOf(error)}`);
+    errors.push(`${clusterName}: publishing failed: ${errorText(error, { named: true })}`);
   }
   log(errors.length === 0 ? 'info' : 'error', 'cluster published', {
     runId,

@@ -3,6 +3,7 @@
 
 import { PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
 import type { Drift } from '../core/drift/drift';
+import { errorText } from '../core/error-text';
 import { type ClusterReport, type Finding, SEVERITIES } from '../core/model/finding';
 
 /** What publishAlert sends: `message` is the SNS JSON envelope {"default": <JSON delta>, "email": <text>}. */
@@ -38,7 +39,7 @@ export class AlertPublishError extends Error {
     readonly subject: string,
     override readonly cause: unknown,
   ) {
-    super(`could not publish "${subject}" to ${topicArn}: ${describe(cause)}`);
+    super(`could not publish "${subject}" to ${topicArn}: ${errorText(cause, { named: true })}`);
   }
 }
 
@@ -261,8 +262,4 @@ function byteLength(text: string): number {
 /** Bytes the text takes inside a JSON string (quotes, backslashes and control characters escaped). */
 function escapedLength(text: string): number {
   return byteLength(JSON.stringify(text)) - 2;
-}
-
-function describe(error: unknown): string {
-  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 }

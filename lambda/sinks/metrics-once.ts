@@ -4,7 +4,7 @@
 // (CloudWatch adds up what it is sent twice). runs/ expires (README "S3 layout").
 
 import type { CloudWatchClient, MetricDatum } from '@aws-sdk/client-cloudwatch';
-import { namedFirstLineOf } from '../core/error-text';
+import { errorText } from '../core/error-text';
 import type { StructuredLog } from '../pipeline/structured-log';
 import { MetricsPublishError, metricBatches, publishMetrics } from './metrics';
 import type { ReportStore } from './report-store';
@@ -47,7 +47,7 @@ export async function publishMetricsOnce(
     marker = await deps.store.getJson(key);
   } catch (error) {
     errors.push(
-      `metrics: whether an earlier attempt of this run sent them is unknown, so they are not sent (CloudWatch would count them twice): ${namedFirstLineOf(error)}`,
+      `metrics: whether an earlier attempt of this run sent them is unknown, so they are not sent (CloudWatch would count them twice): ${errorText(error, { named: true })}`,
     );
     return { published: false, calls: 0 };
   }
@@ -87,7 +87,7 @@ export async function publishMetricsOnce(
       calls = error.calls;
       for (const index of error.acceptedBatches) accepted.add(index);
     }
-    errors.push(`metrics: ${namedFirstLineOf(error)}`);
+    errors.push(`metrics: ${errorText(error, { named: true })}`);
     complete = false;
   }
   // Nothing new accepted: the marker (or its absence) already says what CloudWatch has.
@@ -155,7 +155,7 @@ export async function markerWritten(store: ReportStore, key: string, errors: str
   } catch (error) {
     // Alerting twice is better than missing a change.
     errors.push(
-      `${store.objectUri(key)} could not be read, so the alert is published even if an earlier attempt did: ${namedFirstLineOf(error)}`,
+      `${store.objectUri(key)} could not be read, so the alert is published even if an earlier attempt did: ${errorText(error, { named: true })}`,
     );
     return false;
   }
@@ -172,6 +172,6 @@ export async function writeMarker(
   try {
     await store.putJson(key, value, (value as { runId?: string }).runId);
   } catch (error) {
-    errors.push(`${consequence}: ${namedFirstLineOf(error)}`);
+    errors.push(`${consequence}: ${errorText(error, { named: true })}`);
   }
 }

@@ -2,6 +2,7 @@
 
 import { type CloudWatchClient, type MetricDatum, PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import { CHECKS } from '../core/checks/registry';
+import { errorText } from '../core/error-text';
 import { type ClusterReport, SEVERITIES } from '../core/model/finding';
 
 /** The CloudWatch namespace every metric of the auditor is published in. */
@@ -37,7 +38,7 @@ export class MetricsPublishError extends Error {
     readonly acceptedBatches: readonly number[] = [],
   ) {
     super(
-      `${failedCalls} of ${calls} PutMetricData calls to namespace ${METRIC_NAMESPACE} failed (${datumsNotPublished} datums not published): ${describe(cause)}`,
+      `${failedCalls} of ${calls} PutMetricData calls to namespace ${METRIC_NAMESPACE} failed (${datumsNotPublished} datums not published): ${errorText(cause, { named: true })}`,
     );
   }
 }
@@ -174,8 +175,4 @@ export async function publishMetrics(
   if (failedCalls > 0)
     throw new MetricsPublishError(failedCalls, calls, datumsNotPublished, firstCause, acceptedBatches);
   return { calls, batches: batches.length, acceptedBatches };
-}
-
-function describe(error: unknown): string {
-  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 }

@@ -3,6 +3,7 @@
 
 import type { SNSClient } from '@aws-sdk/client-sns';
 import { baselineAfter, type Drift, driftOf, hasDrift } from '../core/drift/drift';
+import { errorText } from '../core/error-text';
 import type { Severity } from '../core/model/finding';
 import { type Alert, buildAlert, publishAlert } from './alerts';
 import { asAuditReport, type ClusterPublication, type ClusterPublisher, readBaseline } from './publisher';
@@ -64,7 +65,7 @@ export async function publishClusterReport(
       generatedAt,
     );
   } catch (error) {
-    errors.push(`${cluster}: the history report was not saved: ${describe(error)}`);
+    errors.push(`${cluster}: the history report was not saved: ${errorText(error)}`);
   }
 
   const baseline = await readBaseline(store, account, region, cluster);
@@ -72,7 +73,7 @@ export async function publishClusterReport(
   const baselineUnreadable = baseline.unreadable !== undefined;
   if (baseline.unreadable !== undefined)
     errors.push(
-      `${cluster}: the baseline could not be read, so the alert lists every current finding at or above ${threshold}: ${describe(baseline.unreadable.error)}`,
+      `${cluster}: the baseline could not be read, so the alert lists every current finding at or above ${threshold}: ${errorText(baseline.unreadable.error)}`,
     );
   const latestKey = store.latestKey(account, region, cluster);
 
@@ -104,7 +105,7 @@ export async function publishClusterReport(
       alerted = true;
     } catch (error) {
       errors.push(
-        `${cluster}: the alert was not published, so the baseline is kept and the next run alerts again: ${describe(error)}`,
+        `${cluster}: the alert was not published, so the baseline is kept and the next run alerts again: ${errorText(error)}`,
       );
       return { alerted, drift, errors, alert, ...(historyKey === undefined ? {} : { historyKey }) };
     }
@@ -121,7 +122,7 @@ export async function publishClusterReport(
     );
   } catch (error) {
     errors.push(
-      `${cluster}: the baseline was not advanced${alerted ? ', so the next run repeats this alert' : ''}: ${describe(error)}`,
+      `${cluster}: the baseline was not advanced${alerted ? ', so the next run repeats this alert' : ''}: ${errorText(error)}`,
     );
   }
   return {
@@ -132,8 +133,4 @@ export async function publishClusterReport(
     ...(historyKey === undefined ? {} : { historyKey }),
     ...(alert === undefined ? {} : { alert }),
   };
-}
-
-function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

@@ -9,6 +9,7 @@ import {
   type PutObjectCommandInput,
   type S3Client,
 } from '@aws-sdk/client-s3';
+import { errorText } from '../core/error-text';
 import {
   type AuditReport,
   type ClusterReport,
@@ -148,7 +149,7 @@ export class ReportStore {
         }),
       );
     } catch (error) {
-      throw new ReportStoreError('write', this.objectUri(key), describe(error), error);
+      throw new ReportStoreError('write', this.objectUri(key), errorText(error, { named: true }), error);
     }
   }
 
@@ -160,7 +161,12 @@ export class ReportStore {
       const value: unknown = JSON.parse(object.text);
       return object.runId === undefined ? { value } : { value, runId: object.runId };
     } catch (error) {
-      throw new ReportStoreError('parse', this.objectUri(key), `not JSON (${describe(error)})`, error);
+      throw new ReportStoreError(
+        'parse',
+        this.objectUri(key),
+        `not JSON (${errorText(error, { named: true })})`,
+        error,
+      );
     }
   }
 
@@ -189,7 +195,7 @@ export class ReportStore {
       throw new ReportStoreError(
         'write',
         this.objectUri(destinationKey),
-        `copy from ${this.objectUri(sourceKey)} failed: ${describe(error)}`,
+        `copy from ${this.objectUri(sourceKey)} failed: ${errorText(error, { named: true })}`,
         error,
       );
     }
@@ -240,7 +246,7 @@ export class ReportStore {
         }),
       );
     } catch (error) {
-      throw new ReportStoreError('write', uri, describe(error), error);
+      throw new ReportStoreError('write', uri, errorText(error, { named: true }), error);
     }
   }
 }
@@ -272,11 +278,7 @@ function readProblem(error: unknown): string {
   // S3 answers 403, not 404, for a missing key when the caller may not s3:ListBucket the bucket.
   const hint =
     status === 403 ? ' (a first run also gets 403 here unless the role may s3:ListBucket the bucket)' : '';
-  return `${describe(error)}${hint}`;
-}
-
-function describe(error: unknown): string {
-  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  return `${errorText(error, { named: true })}${hint}`;
 }
 
 // Parsing at the edge: what S3 returns is untyped JSON that another version of the auditor may have written.
@@ -298,7 +300,7 @@ export function parseStoredReport(text: string, uri: string): AuditReport {
   try {
     value = JSON.parse(text);
   } catch (error) {
-    throw new ReportStoreError('parse', uri, `not JSON (${describe(error)})`, error);
+    throw new ReportStoreError('parse', uri, `not JSON (${errorText(error, { named: true })})`, error);
   }
   try {
     const root = object(value, '$');

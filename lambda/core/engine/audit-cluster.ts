@@ -5,6 +5,7 @@ import { AuditContext, type AuditOptions } from '../analysis/context';
 import type { Check, FindingDraft } from '../checks/check';
 import { CHECKS, checkById } from '../checks/registry';
 import { CHECK_FAILED_ID } from '../checks/x03-check-failed';
+import { errorText } from '../error-text';
 import type { AuditCounts, AuditResult } from '../model/audit-result';
 import { type ClusterState, KUBERNETES_RESOURCES, type ResourceType } from '../model/cluster-state';
 import {
@@ -118,25 +119,13 @@ function missingInputs(state: ClusterState): ReadonlySet<ResourceType> {
 }
 
 function checkFailed(name: string, title: string, error: unknown): FindingDraft {
-  const message = describeError(error);
-  const firstLine = message.split('\n', 1)[0] ?? '';
   return {
     resource: { kind: 'Check', name },
     key: name,
-    message: `The check ${name} failed with "${firstLine}", so its part of the audit is missing.`,
-    evidence: { check: name, error: message },
+    message: `The check ${name} failed with "${errorText(error)}", so its part of the audit is missing.`,
+    evidence: { check: name, error: errorText(error, { lines: 'all' }) },
     remediation: `Report this as a bug in irsa-auditor with the error above; until it is fixed, verify "${title}" by hand.`,
   };
-}
-
-// Anything can be thrown: String() itself throws for an object without a prototype or with a throwing toString.
-function describeError(error: unknown): string {
-  try {
-    const text = error instanceof Error ? String(error.message) : String(error);
-    return text === '' && error instanceof Error ? error.name : text;
-  } catch {
-    return `a thrown ${Object.prototype.toString.call(error).slice(8, -1)} that cannot be printed`;
-  }
 }
 
 function toFinding(check: Check, draft: FindingDraft, clusterName: string): Finding {

@@ -4,7 +4,7 @@
 // retried or redriven aggregate of an older run leaves them as they are.
 
 import { sortFindings, summarize } from '../../core/engine/audit-cluster';
-import { namedFirstLineOf } from '../../core/error-text';
+import { errorText } from '../../core/error-text';
 import type { AuditReport, ClusterReport, Finding } from '../../core/model/finding';
 import { parseStoredReport, type ReportStore } from '../../sinks/report-store';
 import { createConcurrencyLimit } from '../../sources/aws/concurrency-limit';
@@ -112,7 +112,7 @@ export async function advanceOrganizationBaseline(
     await store.putJson(ORGANIZATION_LATEST_KEY, asAuditReport(report, run.generatedAt), run.runId);
   } catch (error) {
     errors.push(
-      `the organization baseline was not advanced, so the next run repeats this alert: ${namedFirstLineOf(error)}`,
+      `the organization baseline was not advanced, so the next run repeats this alert: ${errorText(error, { named: true })}`,
     );
   }
 }
@@ -148,7 +148,7 @@ async function advanceBaseline(
     return ADVANCED;
   } catch (error) {
     return {
-      error: `${account}/${region}/${cluster}: the baseline was not advanced, so the next run repeats its changes: ${namedFirstLineOf(error)}`,
+      error: `${account}/${region}/${cluster}: the baseline was not advanced, so the next run repeats its changes: ${errorText(error, { named: true })}`,
     };
   }
 }

@@ -6,7 +6,7 @@
 // retried or redriven aggregate of the same run send neither twice.
 
 import { driftOf } from '../../core/drift/drift';
-import { namedFirstLineOf } from '../../core/error-text';
+import { errorText } from '../../core/error-text';
 import { type ClusterReport, SEVERITIES, type SeveritySummary } from '../../core/model/finding';
 import { publishAlert } from '../../sinks/alerts';
 import { markerWritten, publishMetricsOnce, writeMarker } from '../../sinks/metrics-once';
@@ -73,7 +73,7 @@ export async function publishRun(
     previous = await readOrganizationBaseline(store);
   } catch (error) {
     errors.push(
-      `the organization baseline could not be read, so every target-level finding counts as new: ${namedFirstLineOf(error)}`,
+      `the organization baseline could not be read, so every target-level finding counts as new: ${errorText(error, { named: true })}`,
     );
     notes.push('The previous organization baseline could not be read: every failed target is listed as new.');
   }
@@ -109,7 +109,7 @@ export async function publishRun(
       advance = true;
     } catch (error) {
       errors.push(
-        `the summary alert was not published, so no baseline advances and the next run alerts again: ${namedFirstLineOf(error)}`,
+        `the summary alert was not published, so no baseline advances and the next run alerts again: ${errorText(error, { named: true })}`,
       );
     }
     if (alerted)

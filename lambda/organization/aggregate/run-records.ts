@@ -2,7 +2,7 @@
 // record, told apart into records, clusters without a usable record (IRSA-X01s, missing-targets.ts) and records
 // that could not be read (errors of the step). Everything the aggregate step reads of the run, in one place.
 
-import { namedFirstLineOf } from '../../core/error-text';
+import { errorText } from '../../core/error-text';
 import { type ReportStore, ReportStoreError } from '../../sinks/report-store';
 import { createConcurrencyLimit } from '../../sources/aws/concurrency-limit';
 import {
@@ -95,7 +95,7 @@ async function readRunDocument<T>(
 ): Promise<T> {
   const uri = store.objectUri(key);
   const object = await store.getJson(key).catch((error: unknown) => {
-    throw new AggregateInputError(`run ${runId}: ${namedFirstLineOf(error)}`, { cause: error });
+    throw new AggregateInputError(`run ${runId}: ${errorText(error, { named: true })}`, { cause: error });
   });
   if (object === undefined)
     throw new AggregateInputError(
@@ -104,7 +104,7 @@ async function readRunDocument<T>(
   try {
     return parse(object.value, uri);
   } catch (error) {
-    throw new AggregateInputError(`run ${runId}: ${namedFirstLineOf(error)}`, { cause: error });
+    throw new AggregateInputError(`run ${runId}: ${errorText(error, { named: true })}`, { cause: error });
   }
 }
 
@@ -122,7 +122,7 @@ async function readRecord(store: ReportStore, runId: string, item: TargetItem): 
     if (error instanceof ReportStoreError && error.operation === 'parse')
       return { item, missing: 'result-unreadable' };
     if (httpStatusOf(error) === 404) return { item, missing: 'no-result' };
-    return { item, unread: namedFirstLineOf(error) };
+    return { item, unread: errorText(error, { named: true }) };
   }
   if (object === undefined) return { item, missing: 'no-result' };
   try {

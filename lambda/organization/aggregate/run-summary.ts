@@ -3,7 +3,7 @@
 // failed to publish still leaves a record of itself.
 
 import { summarize } from '../../core/engine/audit-cluster';
-import { namedFirstLineOf } from '../../core/error-text';
+import { errorText } from '../../core/error-text';
 import { type Finding, SEVERITIES, type Severity, type SeveritySummary } from '../../core/model/finding';
 import type { ReportStore } from '../../sinks/report-store';
 import type { ClusterResultRecord, DiscoveryDocument, TargetItem } from '../run-objects';
@@ -55,7 +55,7 @@ export async function saveRunSummary(
     await store.putJson(key, summaryDocument(input), input.run.runId);
     return key;
   } catch (error) {
-    errors.push(`the organization summary was not saved: ${namedFirstLineOf(error)}`);
+    errors.push(`the organization summary was not saved: ${errorText(error, { named: true })}`);
     return undefined;
   }
 }

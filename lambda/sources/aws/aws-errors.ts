@@ -1,11 +1,12 @@
-// Classifies SDK errors into the reasons an audit reports, as one readable line.
+// Classifies SDK errors into the reasons an audit reports, and says how they read as one line.
+
+import type { ErrorTextOptions } from '../../core/error-text';
 
 /** Why an AWS read failed, as a CollectionError reports it. */
 export type AwsFailureReason = 'forbidden' | 'throttled' | 'error';
 
 interface SdkErrorShape {
   readonly name?: unknown;
-  readonly message?: unknown;
   readonly $fault?: unknown;
   readonly $metadata?: { readonly httpStatusCode?: number };
   readonly $retryable?: { readonly throttling?: boolean };
@@ -33,8 +34,6 @@ const FORBIDDEN_CODES = new Set([
   'NotAuthorized',
 ]);
 
-const MAX_MESSAGE_LENGTH = 300;
-
 function shapeOf(error: unknown): SdkErrorShape {
   return typeof error === 'object' && error !== null ? (error as SdkErrorShape) : {};
 }
@@ -56,16 +55,16 @@ export function failureReason(error: unknown): AwsFailureReason {
   return 'error';
 }
 
-/** `Code: message` on one line, bounded, for findings and CLI output. */
-export function oneLineError(error: unknown): string {
-  const shape = shapeOf(error);
-  const code = errorCode(error);
-  const message = typeof shape.message === 'string' && shape.message !== '' ? shape.message : String(error);
-  const status = shape.$metadata?.httpStatusCode;
-  const text = [code, message].filter((part) => part !== undefined && part !== '').join(': ');
-  const line = `${text}${status === undefined ? '' : ` (HTTP ${status})`}`.replace(/\s+/g, ' ').trim();
-  return line.length > MAX_MESSAGE_LENGTH ? `${line.slice(0, MAX_MESSAGE_LENGTH - 1)}…` : line;
-}
+/**
+ * How an AWS error reads in findings and CLI output: `Code: message (HTTP 403)`, every line of the message (AWS
+ * says last where an explicit Deny came from), bounded so that one verbose error cannot swamp a report.
+ */
+export const AWS_ERROR_TEXT: ErrorTextOptions = {
+  named: true,
+  httpStatus: true,
+  lines: 'joined',
+  maxLength: 300,
+};
 
 /**
  * An endpoint that does not implement the operation at all: an HTTP 404 whose body is not an AWS error

@@ -17,15 +17,16 @@ import {
   type ListRolesCommandOutput,
 } from '@aws-sdk/client-iam';
 import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
+import { errorText } from '../../core/error-text';
 import type { CollectionError } from '../../core/model/cluster-state';
 import { accountOfArn, parseRoleArn } from '../../core/policy/arn';
 import type { AwsClients } from './aws-clients';
 import {
+  AWS_ERROR_TEXT,
   type AwsFailureReason,
   errorCode,
   failureReason,
   isUnimplementedOperation,
-  oneLineError,
 } from './aws-errors';
 import { type ConcurrencyLimit, createConcurrencyLimit } from './concurrency-limit';
 
@@ -190,7 +191,7 @@ class Collector {
     return [...this.failures].map(([resource, { error, count }]) => ({
       resource,
       reason: failureReason(error),
-      message: `${oneLineError(error)}${count > 1 ? ` (and ${count - 1} more failed calls)` : ''}`,
+      message: `${errorText(error, AWS_ERROR_TEXT)}${count > 1 ? ` (and ${count - 1} more failed calls)` : ''}`,
     }));
   }
 }
@@ -269,7 +270,7 @@ async function describeTargetCluster(
   } catch (error) {
     if (error instanceof AwsCollectionError) throw error;
     const reason = errorCode(error) === 'ResourceNotFoundException' ? 'not-found' : failureReason(error);
-    throw new AwsCollectionError(clusterName, region, reason, oneLineError(error));
+    throw new AwsCollectionError(clusterName, region, reason, errorText(error, AWS_ERROR_TEXT));
   }
 }
 
@@ -285,7 +286,7 @@ async function callerAccount(collector: Collector, clusterName: string): Promise
       clusterName,
       collector.clients.region,
       failureReason(error),
-      `the cluster has no ARN and the account is unknown: ${oneLineError(error)}`,
+      `the cluster has no ARN and the account is unknown: ${errorText(error, AWS_ERROR_TEXT)}`,
     );
   }
 }

@@ -5,7 +5,7 @@ import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { KubeConfig, type User } from '@kubernetes/client-node';
-import { firstLineOf } from '../../core/error-text';
+import { errorText } from '../../core/error-text';
 
 /** Where the API server is and how to authenticate to it. */
 export type KubeTarget =
@@ -73,7 +73,7 @@ function loadKubeconfig(path: string | undefined, context: string | undefined): 
     if (path !== undefined) config.loadFromFile(path);
     else config.loadFromDefault();
   } catch (error) {
-    throw new KubeConfigError(source, `cannot be read: ${firstLineOf(error)}`);
+    throw new KubeConfigError(source, `cannot be read: ${errorText(error)}`);
   }
   if (context !== undefined) {
     if (config.getContextObject(context) === null) {

@@ -6,7 +6,7 @@
 import type { IncomingMessage } from 'node:http';
 import { Agent, type RequestOptions, request } from 'node:https';
 import type { KubeConfig } from '@kubernetes/client-node';
-import { firstLineOf } from '../../core/error-text';
+import { errorText } from '../../core/error-text';
 
 export { KubeConfigError, type KubeTarget, kubeConfigFor } from './kube-config';
 
@@ -281,7 +281,7 @@ class ApiClient {
         'unauthorized',
         this.resource,
         undefined,
-        `${this.where()}: could not obtain credentials: ${firstLineOf(error)}`,
+        `${this.where()}: could not obtain credentials: ${errorText(error)}`,
         { cause: error },
       );
     }
@@ -326,10 +326,10 @@ class ApiClient {
         'tls',
         this.resource,
         undefined,
-        `${where}: TLS failed: ${firstLineOf(error)} (${code})`,
+        `${where}: TLS failed: ${errorText(error)} (${code})`,
         { cause: error },
       );
-    return new KubeApiError('error', this.resource, undefined, `${where}: ${firstLineOf(error)}`, {
+    return new KubeApiError('error', this.resource, undefined, `${where}: ${errorText(error)}`, {
       cause: error,
     });
   }

@@ -3,7 +3,7 @@
 // pod as it would be stored; nothing is stored. Static checks read the configuration; this proves it works.
 
 import type { KubeConfig } from '@kubernetes/client-node';
-import { firstLineOf } from '../../core/error-text';
+import { errorText } from '../../core/error-text';
 import type { CollectionError, WebhookProbe } from '../../core/model/cluster-state';
 import { ShapeError } from '../parse/json-shape';
 import { parsePod } from '../parse/kubernetes-objects';
@@ -92,7 +92,7 @@ export async function probeWebhook(
         };
       }
       // failurePolicy Fail with a broken webhook: the API server refuses every pod. That is the finding.
-      probes.push({ ...base, outcome: 'rejected', missing: [], detail: firstLineOf(error) });
+      probes.push({ ...base, outcome: 'rejected', missing: [], detail: errorText(error) });
       continue;
     }
     const missing = missingInjection(returned, candidate.roleArn);
@@ -108,7 +108,7 @@ export function missingInjection(returned: unknown, roleArn: string): string[] {
     pod = parsePod(returned, '$');
   } catch (error) {
     return [
-      `a readable pod in the response (${error instanceof ShapeError ? error.message : firstLineOf(error)})`,
+      `a readable pod in the response (${error instanceof ShapeError ? error.message : errorText(error)})`,
     ];
   }
   const container =

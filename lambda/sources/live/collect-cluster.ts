@@ -3,7 +3,7 @@
 // (IRSA-X01 for the connection, IRSA-X02 for one resource type); this function never throws for them.
 
 import type { KubeConfig } from '@kubernetes/client-node';
-import { namedFirstLineOf } from '../../core/error-text';
+import { errorText } from '../../core/error-text';
 import {
   type ClusterState,
   type CollectionError,
@@ -73,7 +73,7 @@ export async function collectCluster(options: CollectClusterOptions): Promise<Cl
     assembler.failed({
       resource: 'cluster-connection',
       reason: 'describe-cluster',
-      message: `DescribeCluster failed: ${namedFirstLineOf(error)}`,
+      message: `DescribeCluster failed: ${errorText(error, { named: true })}`,
       ...(failureReason(error) === 'throttled' ? { throttled: true } : {}),
     });
     return assembler.build();
@@ -144,7 +144,7 @@ async function collectKubernetes(
     assembler.failed({
       resource: 'cluster-connection',
       reason: 'kubeconfig',
-      message: namedFirstLineOf(error),
+      message: errorText(error, { named: true }),
     });
     return undefined;
   }
@@ -235,7 +235,7 @@ function kubeFailure(resource: KubeResource, error: unknown): CollectionError {
       ? { resource: 'cluster-connection', reason: error.reason, message: error.message }
       : { resource, reason: error.reason, message: error.message };
   }
-  return { resource, reason: 'error', message: namedFirstLineOf(error) };
+  return { resource, reason: 'error', message: errorText(error, { named: true }) };
 }
 
 /** ServiceAccounts of a raw page that name a valid role: the only roles worth fetching, and the ones to probe. */
