@@ -5,7 +5,6 @@
 
 import type { AuditOptions } from '../core/analysis/context';
 import { errorText } from '../core/error-text';
-import type { ClusterReport, Finding } from '../core/model/finding';
 import type { ClusterStatus } from '../pipeline/audit-one-cluster';
 import { auditOneCluster, clusterDeadlineMs, unreachableState } from '../pipeline/audit-one-cluster';
 import { atColdStart, auditorCredentials, reportStoreFor } from '../pipeline/cold-start';
@@ -78,7 +77,7 @@ export async function auditTarget(
   // DescribeCluster throttled beyond the SDK's retries says nothing about the cluster: try the item again later.
   if (describeFailure?.throttled === true)
     throw new TargetThrottledError(`${account}/${region}/${cluster}: ${describeFailure.message}`);
-  const report = withMemberRemediation(audit.report, session, account, config.region);
+  const { report } = audit;
   const { counts } = audit;
 
   const record = await deferredPublisher({
@@ -134,10 +133,13 @@ async function memberSource(
       throw new TargetThrottledError(`${target.account}/${region}/${cluster}: ${error.message}`, {
         cause: error,
       });
+    const reason = error instanceof MemberAccessError ? error.reason : 'error';
+    const remediation = memberRemediation(reason, session, target.account, deps.config.region);
     const state = unreachableState(cluster, {
       resource: 'cluster-connection',
-      reason: error instanceof MemberAccessError ? error.reason : 'error',
+      reason,
       message: error instanceof MemberAccessError ? error.message : errorText(error, { named: true }),
+      ...(remediation === undefined ? {} : { remediation }),
     });
     return { label: cluster, collect: async () => state };
   }
@@ -150,29 +152,22 @@ async function memberSource(
 }
 
 /**
- * The IRSA-X01 of a member role that could not be assumed gets the remediation that fixes it (deploy the member
- * stack, lift a policy's Deny, enable the home region), not the generic one about API server access; its
- * fingerprint (check, resource, reason) is unchanged.
+ * What fixes a member role that could not be assumed (deploy the member stack, lift a policy's Deny, enable the
+ * home region), instead of the generic advice about API server access; IRSA-X01 carries it, fingerprint unchanged.
  */
-function withMemberRemediation(
-  report: ClusterReport,
+function memberRemediation(
+  reason: string,
   session: MemberSession,
   account: string,
   homeRegion: string,
-): ClusterReport {
+): string | undefined {
   const remediations: Readonly<Record<string, string>> = {
     'access-denied': `Deploy MemberAccountStack in account ${account} (cdk deploy, or the organization's StackSet) with this auditor's account ID and external ID, so that ${session.roleArn} exists and trusts ${DISCOVER_ROLE_NAME} and ${TARGET_AUDIT_ROLE_NAME}.`,
     'explicit-deny': `A policy outside the member stack (a service control policy, most often) denies ${session.roleArn} explicitly, and redeploying MemberAccountStack does not lift a Deny: ask the organization's administrators to exempt ${DISCOVER_ROLE_NAME}, ${TARGET_AUDIT_ROLE_NAME} and the member role from it.`,
     // Only AssumeRole reaches this step as a MemberAccessError, and AssumeRole goes to the home region's STS.
     'region-not-enabled': `Enable ${homeRegion}, the auditor's home region whose STS endpoint AssumeRole goes to, in account ${account} (Account > AWS Regions, for an opt-in region) and activate STS there (IAM > Account settings > Security Token Service endpoints).`,
   };
-  const fixed = (finding: Finding): Finding => {
-    const reason = finding.evidence.reason;
-    if (finding.check !== 'IRSA-X01' || typeof reason !== 'string') return finding;
-    const remediation = remediations[reason];
-    return remediation === undefined ? finding : { ...finding, remediation };
-  };
-  return { ...report, findings: report.findings.map(fixed) };
+  return remediations[reason];
 }
 
 /** The audit-target step's Lambda handler. */

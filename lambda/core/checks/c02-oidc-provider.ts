@@ -54,7 +54,7 @@ export const c02OidcProvider: Check = {
       if (issuer === undefined) return;
       for (const [accountId, roles] of rolesByAccount(context.rolesTrustingIssuer())) {
         if (!context.isReadableAccount(accountId) || context.providerFor(accountId) !== undefined) continue;
-        const names = roles.map((role) => role.name);
+        const names = roles.map((role) => role.name).sort();
         yield {
           resource: { kind: 'Cluster', name: cluster.name },
           key: accountId === cluster.accountId ? issuer : `${accountId}:${issuer}`,

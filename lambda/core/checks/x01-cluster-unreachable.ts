@@ -49,7 +49,7 @@ export const x01ClusterUnreachable: Check = {
           error: error.message,
           ...(awsOnly ? { checksNotRun: skipped } : {}),
         },
-        remediation: remediationFor(`${error.reason} ${error.message}`, name),
+        remediation: error.remediation ?? remediationFor(`${error.reason} ${error.message}`, name),
       };
     }
   },

@@ -224,6 +224,11 @@ export interface CollectionError {
   readonly message: string;
   /** AWS throttled the call beyond the SDK's retries: it says nothing about the cluster, a later try may pass. */
   readonly throttled?: boolean;
+  /**
+   * What fixes it, when the collector knows better than the generic advice of the reason (a member role that
+   * could not be assumed is fixed in the member account, not on the API server); IRSA-X01 uses it as is.
+   */
+  readonly remediation?: string;
 }
 
 /** A single object that was skipped because it did not have the expected shape. */

@@ -5,9 +5,8 @@ import {
   DescribeClusterCommand,
   DescribePodIdentityAssociationCommand,
   type EKSClient,
-  type ListClustersCommand,
-  ListPodIdentityAssociationsCommand,
   paginateListClusters,
+  paginateListPodIdentityAssociations,
 } from '@aws-sdk/client-eks';
 import {
   GetOpenIDConnectProviderCommand,
@@ -241,13 +240,18 @@ export async function listClusterNames(clients: AwsClients): Promise<string[]> {
   return listClusterNamesWith(clients);
 }
 
-async function listClusterNamesWith(clients: AwsClients, call: Call = direct): Promise<string[]> {
-  // The paginator sends each page through `call` (counted and bounded like every other call of a collection).
-  const client = Object.create(clients.eks, {
-    send: {
-      value: (command: ListClustersCommand) => call('eks:ListClusters', () => clients.eks.send(command)),
-    },
+/**
+ * The client with its `send` going through `call`, so that the pages an SDK paginator sends are counted and
+ * bounded like every other call of a collection. Everything else (middleware, configuration) is the client's.
+ */
+function sendingThrough(client: EKSClient, api: string, call: Call): EKSClient {
+  return Object.create(client, {
+    send: { value: (command: Parameters<EKSClient['send']>[0]) => call(api, () => client.send(command)) },
   }) as EKSClient;
+}
+
+async function listClusterNamesWith(clients: AwsClients, call: Call = direct): Promise<string[]> {
+  const client = sendingThrough(clients.eks, 'eks:ListClusters', call);
   const names: string[] = [];
   for await (const page of paginateListClusters({ client, pageSize: LIST_CLUSTERS_PAGE_SIZE }, {})) {
     names.push(...(page.clusters ?? []));
@@ -382,23 +386,15 @@ async function collectPodIdentityAssociations(
   const { eks } = collector.clients;
   const ids: string[] = [];
   try {
-    let nextToken: string | undefined;
-    do {
-      const token = nextToken;
-      const page = await collector.call('eks:ListPodIdentityAssociations', () =>
-        eks.send(
-          new ListPodIdentityAssociationsCommand({
-            clusterName,
-            maxResults: LIST_ASSOCIATIONS_PAGE_SIZE,
-            ...(token === undefined ? {} : { nextToken: token }),
-          }),
-        ),
-      );
+    const client = sendingThrough(eks, 'eks:ListPodIdentityAssociations', collector.call);
+    for await (const page of paginateListPodIdentityAssociations(
+      { client, pageSize: LIST_ASSOCIATIONS_PAGE_SIZE },
+      { clusterName },
+    )) {
       for (const summary of page.associations ?? []) {
         if (summary.associationId !== undefined) ids.push(summary.associationId);
       }
-      nextToken = page.nextToken;
-    } while (nextToken !== undefined && nextToken !== '');
+    }
   } catch (error) {
     // An emulator without EKS Pod Identity (moto's server) leaves the associations unknown, exactly like a
     // snapshot without pod-identity-associations.json; against AWS itself every failure is reported.
@@ -550,7 +546,11 @@ class AccountRoles {
     return this.complete ? [] : names.filter((name) => !this.known.has(name));
   }
 
-  /** Reads the page after the `seen`-th, unless another collection read it meanwhile. */
+  /**
+   * Reads the page after the `seen`-th, unless another collection read it meanwhile. One page at a time by hand,
+   * not with the SDK's paginator: the walk stops as soon as the wanted roles were seen, and a later cluster of
+   * the run goes on from the marker of the last page read.
+   */
   private nextPage(collector: Collector, seen: number): Promise<void> {
     const turn = this.walk.then(async () => {
       if (this.complete || this.listDenied !== undefined || this.pagesRead > seen) return;
