@@ -1,3 +1,4 @@
+import type { AuditContext } from '../analysis/context';
 import type { IamRole } from '../model/cluster-state';
 import { accountOfArn } from '../policy/arn';
 import type { Check } from './check';
@@ -29,15 +30,7 @@ export const c02OidcProvider: Check = {
         message: ownAccount
           ? `IAM has no OIDC identity provider for ${cluster.oidcIssuer} in account ${accountId}, so STS refuses ("No OpenIDConnect provider found in your account") the tokens of all ${users.length} IRSA ServiceAccount(s) of cluster ${cluster.name} whose roles are in that account.`
           : `Account ${accountId} has no OIDC identity provider for ${cluster.oidcIssuer}, so STS refuses ("No OpenIDConnect provider found in your account") the tokens of the ${users.length} IRSA ServiceAccount(s) of cluster ${cluster.name} whose roles are in that account: STS looks the provider up in the role's account, not the cluster's.`,
-        evidence: {
-          clusterIssuer: cluster.oidcIssuer ?? null,
-          accountId,
-          expectedProviderArn: context.providerArnFor(accountId) ?? null,
-          providerUrls: context.state.oidcProviders
-            .filter((provider) => accountOfArn(provider.arn) === accountId)
-            .map((provider) => provider.url),
-          serviceAccounts: serviceAccounts.slice(0, 20),
-        },
+        evidence: { ...providerEvidence(context, accountId), serviceAccounts: serviceAccounts.slice(0, 20) },
         remediation: ownAccount
           ? `Create it with ${create} (or \`eksctl utils associate-iam-oidc-provider --cluster ${cluster.name}${region} --approve\`, which adds only sts.amazonaws.com).`
           : `With credentials of account ${accountId}, create it there with ${create}; eksctl only creates the provider in the cluster's own account.`,
@@ -59,21 +52,26 @@ export const c02OidcProvider: Check = {
           resource: { kind: 'Cluster', name: cluster.name },
           key: accountId === cluster.accountId ? issuer : `${accountId}:${issuer}`,
           message: `IAM has no OIDC identity provider for ${cluster.oidcIssuer} in account ${accountId}, so STS refuses ("No OpenIDConnect provider found in your account") every token of cluster ${cluster.name} for the ${roles.length} role(s) there that trust it (${names.slice(0, 5).join(', ')}${names.length > 5 ? ', ...' : ''}).`,
-          evidence: {
-            clusterIssuer: cluster.oidcIssuer ?? null,
-            accountId,
-            expectedProviderArn: context.providerArnFor(accountId) ?? null,
-            providerUrls: context.state.oidcProviders
-              .filter((provider) => accountOfArn(provider.arn) === accountId)
-              .map((provider) => provider.url),
-            rolesTrustingIssuer: names.slice(0, 20),
-          },
+          evidence: { ...providerEvidence(context, accountId), rolesTrustingIssuer: names.slice(0, 20) },
           remediation: `Create it with \`aws iam create-open-id-connect-provider --url https://${issuer} --client-id-list sts.amazonaws.com\`${accountId === cluster.accountId ? '' : ` with credentials of account ${accountId}`}, adding any other audience the cluster's ServiceAccounts use.`,
         };
       }
     },
   },
 };
+
+/** What the audit knows of the provider STS looks for in an account: the issuer, the ARN it would have, the URLs there. */
+function providerEvidence(context: AuditContext, accountId: string) {
+  const { cluster } = context.state;
+  return {
+    clusterIssuer: cluster.oidcIssuer ?? null,
+    accountId,
+    expectedProviderArn: context.providerArnFor(accountId) ?? null,
+    providerUrls: context.state.oidcProviders
+      .filter((provider) => accountOfArn(provider.arn) === accountId)
+      .map((provider) => provider.url),
+  };
+}
 
 function rolesByAccount(roles: readonly IamRole[]): ReadonlyMap<string, readonly IamRole[]> {
   const byAccount = new Map<string, IamRole[]>();
