@@ -57,7 +57,7 @@ const NOTHING_COUNTED: AuditCounts = { serviceAccountsAudited: 0, podsAudited: 0
 
 function runChecks(state: ClusterState, options: AuditOptions, checks: readonly Check[]): ChecksRun {
   const failed = (name: string, title: string, error: unknown) =>
-    toFinding(checkById(CHECK_FAILED_ID), checkFailed(name, title, error), state.cluster.name);
+    findingOf(checkById(CHECK_FAILED_ID), checkFailed(name, title, error), state.cluster.name);
   const missing = missingInputs(state);
   // Which checks each uncollected input cost, so that IRSA-X02 can say what the audit is missing.
   const skipped = new Map<ResourceType, string[]>();
@@ -94,7 +94,7 @@ function runChecks(state: ClusterState, options: AuditOptions, checks: readonly 
   for (const { check, plan } of runnable) {
     try {
       const drafts = [...plan.run(context)];
-      for (const draft of drafts) findings.push(toFinding(check, draft, state.cluster.name));
+      for (const draft of drafts) findings.push(findingOf(check, draft, state.cluster.name));
       evaluated.push(check.id);
     } catch (error) {
       findings.push(failed(check.id, check.title, error));
@@ -128,11 +128,15 @@ function checkFailed(name: string, title: string, error: unknown): FindingDraft 
   };
 }
 
-function toFinding(check: Check, draft: FindingDraft, clusterName: string): Finding {
+/**
+ * A check's draft as a finding of the report named `reportName` (the cluster, or the organization report for the
+ * target-level findings of organization mode): the one place a finding gets its ID, title and severity.
+ */
+export function findingOf(check: Check, draft: FindingDraft, reportName: string): Finding {
   const { resource } = draft;
   return {
     id: fingerprint([
-      clusterName,
+      reportName,
       check.id,
       resource.kind,
       resource.namespace ?? '',

@@ -1,9 +1,9 @@
 // The organization's own findings: a target-level IRSA-X01 for each account/region discover could not audit and
-// for each cluster without a usable result record, built here (not by the engine) because no cluster state exists
-// for them. They make up the organization report that reports/organization/latest.json keeps between runs.
+// for each cluster without a usable result record. No cluster state exists for them, so no check runs; the drafts
+// become findings through the engine's findingOf, as every other finding does. They make up the organization report that reports/organization/latest.json keeps between runs.
 
 import { x01ClusterUnreachable } from '../../core/checks/x01-cluster-unreachable';
-import { fingerprint, sortFindings, summarize } from '../../core/engine/audit-cluster';
+import { findingOf, sortFindings, summarize } from '../../core/engine/audit-cluster';
 import type { ClusterReport, Finding } from '../../core/model/finding';
 import type { TargetFailureReason } from '../member-session';
 import {
@@ -34,7 +34,10 @@ export function targetLevelReport(
   };
 }
 
-/** A target-level IRSA-X01: the X01 check's shape, fingerprinted by where (account/region[/cluster]) and why. */
+/**
+ * A target-level IRSA-X01: a draft of the X01 check made a finding by the engine's own path (findingOf), so its
+ * ID is fingerprinted like every other finding, by where (account/region[/cluster]) and why (the key).
+ */
 function targetFinding(
   kind: string,
   name: string,
@@ -43,16 +46,11 @@ function targetFinding(
   evidence: Finding['evidence'],
   remediation: string,
 ): Finding {
-  return {
-    id: fingerprint([ORGANIZATION_REPORT_NAME, x01ClusterUnreachable.id, kind, name, reason]),
-    check: x01ClusterUnreachable.id,
-    severity: x01ClusterUnreachable.severity,
-    title: x01ClusterUnreachable.title,
-    resource: { kind, name },
-    message,
-    evidence,
-    remediation,
-  };
+  return findingOf(
+    x01ClusterUnreachable,
+    { resource: { kind, name }, key: reason, message, evidence, remediation },
+    ORGANIZATION_REPORT_NAME,
+  );
 }
 
 const TARGET_REMEDIATIONS: Readonly<
