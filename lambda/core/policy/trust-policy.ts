@@ -1,3 +1,4 @@
+import { ACCOUNT_ID } from '../model/aws-identifiers';
 import { normalizeIssuer } from './issuer';
 import type { ConditionEntry, PrincipalSpec, TrustPolicy, TrustStatement } from './trust-policy-document';
 
@@ -222,7 +223,7 @@ function principalValueMatches(value: string, request: TrustRequest): boolean {
     return true;
   }
   // IAM stores a bare account ID in an AWS principal as that account's root ARN.
-  if (request.principalType === 'AWS' && /^\d{12}$/.test(value)) {
+  if (request.principalType === 'AWS' && ACCOUNT_ID.test(value)) {
     return new RegExp(`^arn:[^:]+:iam::${value}:root$`, 'i').test(request.principal);
   }
   return false;
