@@ -13,6 +13,8 @@ import { join } from 'node:path';
 import {
   issueCertificateAuthority,
   issueLeafCertificate,
+  type LeafCertificateOptions,
+  type ServingCertificate,
 } from '../../../lambda/emulators/fake-kube-api/certificates';
 
 export const KUBE_APISERVER_VERSION = '1.20.2';
@@ -38,6 +40,10 @@ export interface RealKubeApi {
   readonly adminToken: string;
   /** `GET /version` `.gitVersion`, e.g. v1.20.2. */
   readonly version: string;
+  /** A serving certificate signed by the cluster CA (for a webhook the cluster's caData vouches for). */
+  issueCertificate(options?: LeafCertificateOptions): Promise<ServingCertificate>;
+  /** Writes a kubeconfig for the real kubectl, authenticating with `token` (default: the admin's). */
+  writeKubeconfig(path: string, token?: string): Promise<void>;
   /** Runs `etcdctl compact` at the current revision: every continue token issued before it expires (410). */
   compact(): Promise<void>;
   stop(): Promise<void>;
@@ -46,6 +52,8 @@ export interface RealKubeApi {
 export interface RealKubeOptions {
   /** Passed to --authentication-token-webhook-config-file (the EKS-like token authenticator). */
   readonly tokenWebhookConfig?: string;
+  /** More kube-apiserver flags, e.g. `--feature-gates=...`. */
+  readonly extraArgs?: readonly string[];
 }
 
 /** Starts etcd and kube-apiserver; resolves once /readyz answers ok. */
@@ -123,7 +131,13 @@ export async function startRealKubeApi(options: RealKubeOptions = {}): Promise<R
         `--cert-dir=${file('certs')}`,
         ...(options.tokenWebhookConfig === undefined
           ? []
-          : [`--authentication-token-webhook-config-file=${options.tokenWebhookConfig}`]),
+          : [
+              `--authentication-token-webhook-config-file=${options.tokenWebhookConfig}`,
+              '--authentication-token-webhook-version=v1',
+              // Every request is authenticated afresh: a test that changes a mapping sees it at once.
+              '--authentication-token-webhook-cache-ttl=0s',
+            ]),
+        ...(options.extraArgs ?? []),
       ],
       { stdio: ['ignore', 'ignore', 'pipe'] },
     );
@@ -145,6 +159,9 @@ export async function startRealKubeApi(options: RealKubeOptions = {}): Promise<R
       caPem: authority.certificatePem,
       adminToken,
       version: version.gitVersion,
+      issueCertificate: (certificateOptions) => issueLeafCertificate(authority, certificateOptions),
+      writeKubeconfig: (path, token = adminToken) =>
+        writeFile(path, kubeconfigYaml(url, authority.certificatePem, token), { mode: 0o600 }),
       compact: () => compactEtcd(etcdUrl),
       stop,
     };
@@ -152,6 +169,22 @@ export async function startRealKubeApi(options: RealKubeOptions = {}): Promise<R
     await stop();
     throw error;
   }
+}
+
+function kubeconfigYaml(url: string, caPem: string, token: string): string {
+  return JSON.stringify({
+    apiVersion: 'v1',
+    kind: 'Config',
+    clusters: [
+      {
+        name: 'real',
+        cluster: { server: url, 'certificate-authority-data': Buffer.from(caPem).toString('base64') },
+      },
+    ],
+    users: [{ name: 'real', user: { token } }],
+    contexts: [{ name: 'real', context: { cluster: 'real', user: 'real' } }],
+    'current-context': 'real',
+  });
 }
 
 async function compactEtcd(endpoint: string): Promise<void> {
