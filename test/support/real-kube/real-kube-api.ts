@@ -18,11 +18,13 @@ import {
 } from '../../../lambda/emulators/fake-kube-api/certificates';
 
 export const KUBE_APISERVER_VERSION = '1.20.2';
+/** build-kube-apiserver.sh's REVISION: bumped when the build changes, so an older cached binary is rebuilt. */
+export const KUBE_APISERVER_BUILD_REVISION = 2;
 
 /** Where build-kube-apiserver.sh caches the binary. */
 export function kubeApiserverBinary(): string {
   const cache = process.env.IRSA_KUBE_CACHE ?? join(homedir(), '.cache', 'irsa-auditor');
-  return join(cache, `kube-apiserver-v${KUBE_APISERVER_VERSION}`);
+  return join(cache, `kube-apiserver-v${KUBE_APISERVER_VERSION}-${KUBE_APISERVER_BUILD_REVISION}`);
 }
 
 /** The real server could not be started: says what to install or build. */
@@ -46,6 +48,8 @@ export interface RealKubeApi {
   writeKubeconfig(path: string, token?: string): Promise<void>;
   /** Runs `etcdctl compact` at the current revision: every continue token issued before it expires (410). */
   compact(): Promise<void>;
+  /** The last 20,000 characters kube-apiserver wrote to stderr (for a failing test's message). */
+  log(): string;
   stop(): Promise<void>;
 }
 
@@ -163,6 +167,7 @@ export async function startRealKubeApi(options: RealKubeOptions = {}): Promise<R
       writeKubeconfig: (path, token = adminToken) =>
         writeFile(path, kubeconfigYaml(url, authority.certificatePem, token), { mode: 0o600 }),
       compact: () => compactEtcd(etcdUrl),
+      log: serverLog,
       stop,
     };
   } catch (error) {
