@@ -9,7 +9,7 @@ import { randomUUID, X509Certificate } from 'node:crypto';
 import { request as httpsRequest } from 'node:https';
 import { applyJsonPatch, type JsonValue, jsonEqual } from './json-patch';
 import { InvalidLabelSelectorError, labelSelectorMatches, labelsOf } from './label-selector';
-import { defaultPodVolumes } from './pod-defaults';
+import { defaultPod } from './pod-defaults';
 import type { KubeObject } from './resources';
 import { badRequest, internalError, type StatusResponse, webhookDenied } from './status';
 
@@ -524,7 +524,7 @@ async function callHook(
     const next = patched as Record<string, JsonValue>;
     // The dispatcher compares before defaulting the patched pod again (dispatcher.go).
     const changed = !jsonEqual(pod, next);
-    defaultPodVolumes(next);
+    defaultPod(next);
     record(changed ? 'mutated' : 'admitted');
     return { pod: next, changed };
   } catch (error) {

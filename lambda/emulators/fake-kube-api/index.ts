@@ -346,14 +346,14 @@ export async function startFakeKubeApi(options: FakeKubeApiOptions = {}): Promis
   ): Promise<Answer> => {
     const authProblem = await authenticate(authorization);
     const publicPath = ['/version', '/healthz', '/livez', '/readyz'].includes(path);
-    if (authProblem === 'anonymous') {
-      // Without credentials a request runs as system:anonymous, which EKS lets read only public info.
-      if (!publicPath) return forbiddenPath('system:anonymous', method.toLowerCase(), path);
-    } else if (authProblem !== undefined) {
-      return { ...unauthorized(), authProblem };
-    }
+    // Without credentials a request runs as system:anonymous, which EKS lets read only public info; RBAC
+    // words the refusal by resource where the path names one (below), by path elsewhere.
+    const anonymous = authProblem === 'anonymous' && !publicPath;
+    if (authProblem !== undefined && authProblem !== 'anonymous') return { ...unauthorized(), authProblem };
+    const refusedPath = () => forbiddenPath('system:anonymous', method.toLowerCase(), path);
     if (['/healthz', '/livez', '/readyz'].includes(path)) return { code: 200, body: 'ok' };
     const document = discovery.get(path);
+    if (anonymous && document !== undefined) return refusedPath();
     if (document !== undefined)
       return method === 'GET' ? { code: 200, body: document } : methodNotAllowed(method);
 
@@ -370,9 +370,9 @@ export async function startFakeKubeApi(options: FakeKubeApiOptions = {}): Promis
       [, version, ...tail] = rest;
     } else {
       // Includes /openapi/v2 and /openapi/v3: kubectl falls back when they are absent.
-      return pathNotFound();
+      return anonymous ? refusedPath() : pathNotFound();
     }
-    if (version === undefined) return pathNotFound();
+    if (version === undefined) return anonymous ? refusedPath() : pathNotFound();
     // /namespaces/{ns}/{resource}[/{name}] addresses a namespaced type; /namespaces[/{name}] the namespaces.
     let namespace: string | undefined;
     if (tail[0] === 'namespaces' && tail.length >= 3) {
@@ -381,7 +381,16 @@ export async function startFakeKubeApi(options: FakeKubeApiOptions = {}): Promis
     }
     const [plural, name, ...more] = tail;
     const spec = plural === undefined ? undefined : resourceAt(group, version, plural);
-    if (spec === undefined || more.length > 0) return pathNotFound();
+    if (spec === undefined || more.length > 0) return anonymous ? refusedPath() : pathNotFound();
+    if (anonymous)
+      return forbiddenResource(
+        'system:anonymous',
+        verbOf(method, name) ?? method.toLowerCase(),
+        spec.resource,
+        spec.group,
+        namespace,
+        name,
+      );
     return serveResource(method, spec, namespace, name, query, body);
   };
 

@@ -6,7 +6,7 @@ import { randomInt, randomUUID } from 'node:crypto';
 import { admitPodCreate, type FakeWebhookCall } from './admission';
 import type { JsonValue } from './json-patch';
 import { labelsOf } from './label-selector';
-import { defaultPodVolumes } from './pod-defaults';
+import { addDefaultTolerations, defaultPod, mountServiceAccountToken, resolvePriority } from './pod-defaults';
 import type { ObjectStore } from './resources';
 import {
   alreadyExists,
@@ -60,8 +60,8 @@ function containersOf(spec: JsonObject, key: 'containers' | 'initContainers'): J
   return Array.isArray(value) ? value.filter(isObject) : [];
 }
 
-// The few rules of ValidatePodCreate a broken webhook patch can break: a name, containers, unique volumes,
-// and mounts that refer to a volume.
+// The few rules of ValidatePodCreate a broken webhook patch (or a test's pod) can break: a name, containers
+// with an image, unique volumes, and mounts that refer to a volume.
 function validationCauses(pod: JsonObject): FieldCause[] {
   const causes: FieldCause[] = [];
   const metadata = isObject(pod.metadata) ? pod.metadata : {};
@@ -88,6 +88,12 @@ function validationCauses(pod: JsonObject): FieldCause[] {
   });
   for (const key of ['initContainers', 'containers'] as const) {
     containersOf(spec, key).forEach((container, containerIndex) => {
+      if (typeof container.image !== 'string' || container.image.trim() === '')
+        causes.push({
+          reason: 'FieldValueRequired',
+          message: 'Required value',
+          field: `spec.${key}[${containerIndex}].image`,
+        });
       const mounts = Array.isArray(container.volumeMounts) ? container.volumeMounts : [];
       mounts.forEach((mount, mountIndex) => {
         const name = isObject(mount) && typeof mount.name === 'string' ? mount.name : '';
@@ -136,7 +142,7 @@ function timestamp(date: Date): string {
 export async function createPod(context: PodCreateContext): Promise<StatusResponse> {
   const { store, namespace, query } = context;
   const mediaType = context.contentType.split(';')[0]!.trim().toLowerCase();
-  if (mediaType !== '' && mediaType !== 'application/json') return unsupportedMediaType(mediaType);
+  if (mediaType !== '' && mediaType !== 'application/json') return unsupportedMediaType();
   const dryRun = query.getAll('dryRun');
   if (dryRun.some((value) => value !== 'All'))
     return invalidObject('CreateOptions.meta.k8s.io', '', [
@@ -157,7 +163,7 @@ export async function createPod(context: PodCreateContext): Promise<StatusRespon
   }
   if (!isObject(decoded)) return badRequest("couldn't get version/kind; json parse error: not an object");
   const pod = structuredClone(decoded);
-  defaultPodVolumes(pod);
+  defaultPod(pod);
   if (pod.apiVersion !== undefined && pod.apiVersion !== 'v1')
     return badRequest(
       `the API version in the data (${String(pod.apiVersion)}) does not match the expected API version (v1)`,
@@ -206,6 +212,16 @@ export async function createPod(context: PodCreateContext): Promise<StatusRespon
       `error looking up service account ${namespace}/${serviceAccountName}: serviceaccount "${serviceAccountName}" not found`,
     );
 
+  // The other mutating plugins that run before the webhooks.
+  mountServiceAccountToken(
+    pod,
+    store.get('serviceaccounts', namespace, serviceAccountName) as JsonObject | undefined,
+    generatedName,
+  );
+  const priorityProblem = resolvePriority(pod);
+  if (priorityProblem !== undefined) return forbiddenByAdmission('pods', displayName, priorityProblem);
+  addDefaultTolerations(pod);
+
   const admitted = await admitPodCreate({
     pod,
     namespace,
@@ -221,13 +237,18 @@ export async function createPod(context: PodCreateContext): Promise<StatusRespon
 
   const created = admitted.pod;
   const createdMetadata = objectAt(created, 'metadata');
+  // Names are generated after admission and before validation (rest.BeforeCreate), so webhooks see only
+  // generateName and a 422 names the generated pod.
+  if (
+    (typeof createdMetadata.name !== 'string' || createdMetadata.name === '') &&
+    typeof createdMetadata.generateName === 'string' &&
+    createdMetadata.generateName !== ''
+  )
+    createdMetadata.name = generatedName(createdMetadata.generateName);
   const causes = validationCauses(created);
   if (causes.length > 0)
     return invalidObject('Pod', typeof createdMetadata.name === 'string' ? createdMetadata.name : '', causes);
-  // Names are generated after admission (rest.BeforeCreate), so webhooks see only generateName.
-  if (typeof createdMetadata.name !== 'string' || createdMetadata.name === '')
-    createdMetadata.name = generatedName(String(createdMetadata.generateName));
-  const name = createdMetadata.name;
+  const name = String(createdMetadata.name);
   // A dry run checks for a taken name too (DryRunnableStorage.Create).
   if (store.get('pods', namespace, name) !== undefined) return alreadyExists('pods', name);
   createdMetadata.uid = randomUUID();

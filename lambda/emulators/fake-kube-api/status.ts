@@ -171,11 +171,14 @@ export function invalidObject(kind: string, name: string, causes: readonly Field
   });
 }
 
-/** 415 for a request body the API server cannot decode. */
-export function unsupportedMediaType(contentType: string): StatusResponse {
+/**
+ * 415 for a request body of a media type the API server cannot decode, worded as kube-apiserver words it (which
+ * also decodes YAML and protobuf bodies; the fake decodes JSON only, and answers this to the others too).
+ */
+export function unsupportedMediaType(): StatusResponse {
   return failure(
     415,
     'UnsupportedMediaType',
-    `the body of the request was in an unknown format - accepted media types include: application/json, application/yaml (got ${contentType})`,
+    'the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, application/vnd.kubernetes.protobuf',
   );
 }

@@ -35,6 +35,13 @@ let directory: string;
 let kubeconfig: string;
 /** What EKS's webhook injected into a running orders-api pod of examples/healthy (a capture of the real system). */
 let eksMutation: { env: Json[]; volume: Json; mount: Json };
+/**
+ * What kube-apiserver adds to every pod before the webhooks, from the same capture: the ServiceAccount plugin's
+ * `kube-api-access-xxxxx` volume and mount (its suffix generated per pod), the pod and container defaults,
+ * DefaultTolerationSeconds and Priority.
+ */
+let apiServer: { volume: Json; mount: Json; pod: Json; container: Json };
+const ACCESS_VOLUME_NAME = expect.stringMatching(/^kube-api-access-[b-df-hj-np-tv-z2-9]{5}$/);
 /** The caBundle of the incident: the CA of another cluster (examples/blog-incident). */
 let stagingCaBundle: string;
 
@@ -49,12 +56,34 @@ beforeAll(async () => {
 
   const running = (await exampleItems('healthy', 'pods.json')).find(
     (pod) => (pod.metadata as Json).name === 'orders-api-74b6c9d8f5-9j5gf',
-  ) as { spec: { volumes: Json[]; containers: { env: Json[]; volumeMounts: Json[] }[] } };
+  ) as { spec: Json & { volumes: Json[]; containers: (Json & { env: Json[]; volumeMounts: Json[] })[] } };
   const container = running.spec.containers[0]!;
   eksMutation = {
     env: container.env.filter((entry) => String(entry.name).startsWith('AWS_')),
     volume: running.spec.volumes.find((volume) => volume.name === 'aws-iam-token')!,
     mount: container.volumeMounts.find((mount) => mount.name === 'aws-iam-token')!,
+  };
+  const isAccess = (entry: Json) => String(entry.name).startsWith('kube-api-access-');
+  const podField = (...names: string[]) =>
+    Object.fromEntries(names.map((name) => [name, running.spec[name]]));
+  const containerField = (...names: string[]) =>
+    Object.fromEntries(names.map((name) => [name, container[name]]));
+  apiServer = {
+    volume: { ...running.spec.volumes.find(isAccess)!, name: ACCESS_VOLUME_NAME },
+    mount: { ...container.volumeMounts.find(isAccess)!, name: ACCESS_VOLUME_NAME },
+    pod: podField(
+      'dnsPolicy',
+      'enableServiceLinks',
+      'preemptionPolicy',
+      'priority',
+      'restartPolicy',
+      'schedulerName',
+      'securityContext',
+      'terminationGracePeriodSeconds',
+      'tolerations',
+    ),
+    // The capture's image has a tag other than latest, as the test pods' busybox:1.36 has.
+    container: containerField('imagePullPolicy', 'terminationMessagePath', 'terminationMessagePolicy'),
   };
   const [incident] = (await exampleItems('blog-incident', 'mutatingwebhookconfigurations.json')).filter(
     (configuration) => (configuration.metadata as Json).name === 'pod-identity-webhook',
@@ -119,7 +148,17 @@ function storedPod(name: string) {
 
 /** The submitted spec as the API server returns it when no webhook changed it. */
 function unmutatedSpec(pod: TestPod): Json {
-  return { ...pod.spec, serviceAccount: SERVICE_ACCOUNT };
+  return {
+    ...pod.spec,
+    ...apiServer.pod,
+    serviceAccount: SERVICE_ACCOUNT,
+    containers: pod.spec.containers.map((container) => ({
+      ...container,
+      ...apiServer.container,
+      volumeMounts: [apiServer.mount],
+    })),
+    volumes: [apiServer.volume],
+  };
 }
 
 describe('pod create through a healthy pod identity webhook', () => {
@@ -137,11 +176,16 @@ describe('pod create through a healthy pod identity webhook', () => {
         { name: 'AWS_WEB_IDENTITY_TOKEN_FILE', value: TOKEN_FILE },
       ]),
     );
-    expect(spec.containers[0]!.volumeMounts).toEqual([eksMutation.mount]);
+    expect(spec.containers[0]!.volumeMounts).toEqual([apiServer.mount, eksMutation.mount]);
     expect(spec.containers[0]!.volumeMounts).toEqual([
+      {
+        name: ACCESS_VOLUME_NAME,
+        readOnly: true,
+        mountPath: '/var/run/secrets/kubernetes.io/serviceaccount',
+      },
       { name: 'aws-iam-token', readOnly: true, mountPath: MOUNT_PATH },
     ]);
-    expect(spec.volumes).toEqual([eksMutation.volume]);
+    expect(spec.volumes).toEqual([eksMutation.volume, apiServer.volume]);
     expect(eksMutation.volume).toMatchObject({
       projected: {
         sources: [{ serviceAccountToken: { audience: 'sts.amazonaws.com', expirationSeconds: 86400 } }],
@@ -177,7 +221,7 @@ describe('pod create through a healthy pod identity webhook', () => {
     });
     const spec = stored.body.spec as { containers: Json[]; volumes: Json[] };
     expect(spec.containers[0]!.env).toEqual(eksMutation.env);
-    expect(spec.volumes).toEqual([eksMutation.volume]);
+    expect(spec.volumes).toEqual([eksMutation.volume, apiServer.volume]);
     const names = (listed.body.items as { metadata: Json }[]).map((item) => item.metadata.name);
     expect(names).toContain(pod.metadata.name);
     expect((listed.body.metadata as Json).resourceVersion).toBe(metadata.resourceVersion);
@@ -265,7 +309,10 @@ describe('pods the webhook is not called for', () => {
     const selectedAnswer = await create(selected, { dryRun: true });
 
     expect(plainAnswer.body.spec).toEqual(unmutatedSpec(plain));
-    expect((selectedAnswer.body.spec as { volumes: Json[] }).volumes).toEqual([eksMutation.volume]);
+    expect((selectedAnswer.body.spec as { volumes: Json[] }).volumes).toEqual([
+      eksMutation.volume,
+      apiServer.volume,
+    ]);
     expect(webhook.requests.map((entry) => entry.name)).toEqual([selected.metadata.name]);
   });
 
@@ -378,8 +425,8 @@ describe('the mutation through real Kubernetes clients', () => {
     expect(result.code).toBe(0);
     const printed = JSON.parse(result.stdout) as { spec: { containers: Json[]; volumes: Json[] } };
     expect(printed.spec.containers[0]!.env).toEqual(eksMutation.env);
-    expect(printed.spec.containers[0]!.volumeMounts).toEqual([eksMutation.mount]);
-    expect(printed.spec.volumes).toEqual([eksMutation.volume]);
+    expect(printed.spec.containers[0]!.volumeMounts).toEqual([apiServer.mount, eksMutation.mount]);
+    expect(printed.spec.volumes).toEqual([eksMutation.volume, apiServer.volume]);
     expect(api.requests.find((entry) => entry.verb === 'create')?.query.dryRun).toBe('All');
     expect(api.object('pods', NAMESPACE, pod.metadata.name)).toBeUndefined();
   });
@@ -397,7 +444,7 @@ describe('the mutation through real Kubernetes clients', () => {
       expect(created.stdout.trim()).toBe(`pod/${pod.metadata.name} created`);
       const printed = JSON.parse(shown.stdout) as { spec: { containers: Json[]; volumes: Json[] } };
       expect(printed.spec.containers[0]!.env).toEqual(eksMutation.env);
-      expect(printed.spec.volumes).toEqual([eksMutation.volume]);
+      expect(printed.spec.volumes).toEqual([eksMutation.volume, apiServer.volume]);
     },
   );
 
@@ -428,8 +475,11 @@ describe('the mutation through real Kubernetes clients', () => {
 
     const container = created.spec?.containers[0];
     expect(container?.env).toEqual(eksMutation.env);
-    expect(container?.volumeMounts).toEqual([eksMutation.mount]);
-    expect(created.spec?.volumes?.map((volume) => volume.name)).toEqual(['aws-iam-token']);
+    expect(container?.volumeMounts).toEqual([apiServer.mount, eksMutation.mount]);
+    expect(created.spec?.volumes?.map((volume) => volume.name)).toEqual([
+      'aws-iam-token',
+      ACCESS_VOLUME_NAME,
+    ]);
     expect(created.spec?.volumes?.[0]?.projected?.sources?.[0]?.serviceAccountToken).toEqual({
       audience: 'sts.amazonaws.com',
       expirationSeconds: 86400,
@@ -475,7 +525,10 @@ describe('the other webhooks of the shipped examples', () => {
       const answer = await create(newPod(), { dryRun: true });
 
       expect(answer.status).toBe(201);
-      expect((answer.body.spec as { volumes: Json[] }).volumes).toEqual([eksMutation.volume]);
+      expect((answer.body.spec as { volumes: Json[] }).volumes).toEqual([
+        eksMutation.volume,
+        apiServer.volume,
+      ]);
       expect(standIn.reviews).toHaveLength(1);
       expect(api.webhookCalls.slice(0, 2).map((call) => [call.webhook, call.outcome])).toEqual([
         ['mpod.elbv2.k8s.aws', 'admitted'],

@@ -243,7 +243,10 @@ describe('the fake API server’s authentication', () => {
 
     expect(version.status).toBe(200);
     expect(pods.status).toBe(403);
-    expect(pods.body.message).toBe('forbidden: User "system:anonymous" cannot get path "/api/v1/pods"');
+    // As kube-apiserver words it (checked in test/integration/real-kube/fidelity.test.ts).
+    expect(pods.body.message).toBe(
+      'pods is forbidden: User "system:anonymous" cannot list resource "pods" in API group "" at the cluster scope',
+    );
   });
 });
 

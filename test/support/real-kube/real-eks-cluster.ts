@@ -12,6 +12,7 @@ import type { AwsCredentialIdentity } from '@smithy/types';
 import { kubectl } from '../../../lambda/emulators/fake-kube-api/kubectl';
 import { MOTO_CREDENTIALS, type MotoServer, motoClients, startMoto } from '../../../lambda/emulators/moto';
 import { exampleEksIdentities, seedMotoWithExample } from '../../../lambda/emulators/seed-moto';
+import { type ApiAnswer, kubeCall } from '../kube-call';
 import {
   type AccessEntry,
   type EksTokenAuthenticator,
@@ -42,11 +43,6 @@ export interface RealEksCluster {
   /** One JSON call as the admin; resolves with the status and the parsed body. */
   call(method: string, path: string, body?: unknown, contentType?: string): Promise<ApiAnswer>;
   stop(): Promise<void>;
-}
-
-export interface ApiAnswer {
-  readonly status: number;
-  readonly body: Record<string, unknown>;
 }
 
 export interface RealEksClusterOptions {
@@ -137,7 +133,14 @@ export async function startRealEksCluster(options: RealEksClusterOptions): Promi
       auditorCredentials: await assumeRole(AUDITOR_ROLE_ARN),
       assumeRole,
       kubectl: (args) => kubectl(args, { kubeconfig: adminKubeconfig, cacheDirectory: scratch }),
-      call: (method, path, body, contentType) => adminCall(kube, method, path, body, contentType),
+      call: (method, path, body, contentType) =>
+        kubeCall(
+          { url: kube.url, caPem: kube.caPem, token: kube.adminToken },
+          method,
+          path,
+          body,
+          contentType,
+        ),
       stop,
     };
     return cluster;
@@ -145,41 +148,6 @@ export async function startRealEksCluster(options: RealEksClusterOptions): Promi
     await stop();
     throw error;
   }
-}
-
-async function adminCall(
-  kube: RealKubeApi,
-  method: string,
-  path: string,
-  body?: unknown,
-  contentType = 'application/json',
-): Promise<ApiAnswer> {
-  const { Agent, request } = await import('node:https');
-  const agent = new Agent({ ca: kube.caPem });
-  return new Promise((resolve, reject) => {
-    const req = request(
-      `${kube.url}${path}`,
-      { method, agent, headers: { authorization: `Bearer ${kube.adminToken}`, 'content-type': contentType } },
-      (res) => {
-        let text = '';
-        res.on('data', (chunk: Buffer) => {
-          text += chunk.toString();
-        });
-        res.on('end', () => {
-          agent.destroy();
-          let parsed: Record<string, unknown> = {};
-          try {
-            parsed = JSON.parse(text) as Record<string, unknown>;
-          } catch {
-            parsed = { text };
-          }
-          resolve({ status: res.statusCode ?? 0, body: parsed });
-        });
-      },
-    );
-    req.on('error', reject);
-    req.end(body === undefined ? undefined : JSON.stringify(body));
-  });
 }
 
 type Json = Record<string, unknown>;
