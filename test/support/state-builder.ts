@@ -9,6 +9,7 @@ import type {
   MutatingWebhook,
   MutatingWebhookConfiguration,
   Pod,
+  PodIdentityAssociation,
   ServiceAccount,
 } from '../../lambda/core/model/cluster-state';
 import type { TrustPolicy, TrustStatement } from '../../lambda/core/policy/trust-policy-document';
@@ -333,5 +334,36 @@ export function podIdentityAssociation(
     namespace,
     serviceAccount: serviceAccountName,
     roleArn: roleArn(roleName),
+  };
+}
+
+/** The trust statement EKS documents for a Pod Identity role (EKS user guide, "pod-id-role"). */
+export const POD_IDENTITY_STATEMENT = {
+  Sid: 'AllowEksAuthToAssumeRoleForPodIdentity',
+  Effect: 'Allow',
+  Principal: { Service: 'pods.eks.amazonaws.com' },
+  Action: ['sts:AssumeRole', 'sts:TagSession'],
+};
+
+/** A role of another account (readable or not, as the state's readableAccounts say). */
+export function otherAccountRole(name: string, document: unknown): IamRole {
+  return {
+    ...role(name, document),
+    arn: `arn:aws:iam::${OTHER_ACCOUNT}:role/${name}`,
+    accountId: OTHER_ACCOUNT,
+  };
+}
+
+/** An association of payments/orders-api, as DescribePodIdentityAssociation returns it, with fields replaced. */
+export function ordersApiAssociation(
+  overrides: Partial<PodIdentityAssociation> = {},
+): PodIdentityAssociation {
+  return {
+    associationId: 'a-3kq9xw2vbn7yplm4t',
+    associationArn: `arn:aws:eks:${REGION}:${ACCOUNT}:podidentityassociation/${CLUSTER_NAME}/a-3kq9xw2vbn7yplm4t`,
+    namespace: 'payments',
+    serviceAccount: 'orders-api',
+    roleArn: roleArn('orders-api-pod-identity'),
+    ...overrides,
   };
 }

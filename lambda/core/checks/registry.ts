@@ -25,6 +25,7 @@ import { s11TokenAnnotations } from './s11-token-annotations';
 import { s12IrsaAndPodIdentity } from './s12-irsa-and-pod-identity';
 import { s13PodIdentityRole } from './s13-pod-identity-role';
 import { s14TrustPolicySize } from './s14-trust-policy-size';
+import { s15PodIdentityTrustAnyAssociation } from './s15-pod-identity-trust-any-association';
 import { w01WebhookPresent } from './w01-webhook-present';
 import { w02WebhookCaBundle } from './w02-webhook-ca-bundle';
 import { w03WebhookCertificateValidity } from './w03-webhook-certificate-validity';
@@ -88,6 +89,7 @@ export const CHECKS: readonly Check[] = buildRegistry([
   s12IrsaAndPodIdentity,
   s13PodIdentityRole,
   s14TrustPolicySize,
+  s15PodIdentityTrustAnyAssociation,
   p01PodNotMutated,
   p02PodRoleStale,
   p03PodRoleOrphaned,

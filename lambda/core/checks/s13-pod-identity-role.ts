@@ -1,95 +1,136 @@
 import type { AuditContext } from '../analysis/context';
 import { POD_IDENTITY_SERVICE } from '../analysis/eks-conventions';
+import {
+  associationResource,
+  externalIdOf,
+  POD_IDENTITY_TRUST,
+  podIdentityRequestContext,
+  requiredActions,
+  tagsSessions,
+  targetRequestContext,
+  updateAssociationCommand,
+} from '../analysis/pod-identity';
 import type { IamRole, PodIdentityAssociation } from '../model/cluster-state';
-import { evaluateTrust } from '../policy/trust-policy';
+import { accountOfArn } from '../policy/arn';
+import { evaluateTrust, type TrustDecision } from '../policy/trust-policy';
 import type { Check, FindingDraft } from './check';
 
-const REQUIRED_ACTIONS = ['sts:AssumeRole', 'sts:TagSession'];
-const POD_IDENTITY_TRUST =
-  '{"Effect":"Allow","Principal":{"Service":"pods.eks.amazonaws.com"},"Action":["sts:AssumeRole","sts:TagSession"]}';
-// EKS Pod Identity tags every session with these six keys (EKS user guide, "pod-id-abac").
-const SESSION_TAG_KEYS = [
-  'eks-cluster-arn',
-  'eks-cluster-name',
-  'kubernetes-namespace',
-  'kubernetes-service-account',
-  'kubernetes-pod-name',
-  'kubernetes-pod-uid',
-];
+/** The two roles of an association: the one EKS assumes, and the target it then assumes with it. */
+type Hop = 'role' | 'target';
 
-/** The request context STS sees for an association, so documented `aws:RequestTag/...` conditions are judged. */
-// Pod name and UID differ per pod and stay absent; a condition on them is judged as IAM would without them.
-function podIdentityRequestContext(
+/** The trust question of one hop: who asks, for which actions, with which request context. */
+interface HopRequest {
+  readonly principalType: 'Service' | 'AWS';
+  readonly principal: string;
+  readonly actions: readonly string[];
+  readonly context: ReadonlyMap<string, readonly string[]>;
+}
+
+function hopRequest(context: AuditContext, association: PodIdentityAssociation, hop: Hop): HopRequest {
+  return hop === 'role'
+    ? {
+        principalType: 'Service',
+        principal: POD_IDENTITY_SERVICE,
+        actions: requiredActions(association),
+        context: podIdentityRequestContext(context.state, association),
+      }
+    : {
+        principalType: 'AWS',
+        principal: association.roleArn,
+        actions: requiredActions(association),
+        context: targetRequestContext(context.state, association),
+      };
+}
+
+/** The hop's decision for one action; a target trusting the first role's account root admits the role too. */
+function decide(
+  policy: NonNullable<IamRole['trustPolicy']>,
+  request: HopRequest,
+  action: string,
+): TrustDecision {
+  const asked = {
+    principalType: request.principalType,
+    principal: request.principal,
+    action,
+    context: request.context,
+  };
+  const decision = evaluateTrust(policy, asked);
+  const account = request.principalType === 'AWS' ? accountOfArn(request.principal) : undefined;
+  if (decision.allowed || decision.decision === 'explicit-deny' || account === undefined) return decision;
+  // `"AWS": "<account>"` or `:root` delegates to the account: its identity policies decide (not judged here).
+  const viaAccount = evaluateTrust(policy, {
+    ...asked,
+    principal: request.principal.replace(/:role\/.*$/, ':root'),
+  });
+  return viaAccount.allowed ? viaAccount : decision;
+}
+
+const describeAssociation = (association: PodIdentityAssociation) =>
+  `Pod Identity association ${association.associationId} (${association.namespace}/${association.serviceAccount})`;
+
+/** The finding for an association whose role (or target role) does not exist. */
+function missingRoleDraft(
   context: AuditContext,
   association: PodIdentityAssociation,
-): ReadonlyMap<string, readonly string[]> {
-  const { cluster } = context.state;
-  const accountId = cluster.accountId ?? cluster.arn?.split(':')[4];
-  const tags: readonly (readonly [string, string | undefined])[] = [
-    ['eks-cluster-arn', cluster.arn],
-    ['eks-cluster-name', cluster.name],
-    ['kubernetes-namespace', association.namespace],
-    ['kubernetes-service-account', association.serviceAccount],
-  ];
-  const entries: [string, readonly string[]][] = [['aws:TagKeys', SESSION_TAG_KEYS]];
-  for (const [tag, value] of tags) {
-    if (value !== undefined) entries.push([`aws:RequestTag/${tag}`, [value]]);
-  }
-  if (accountId !== undefined && accountId !== '') entries.push(['aws:SourceAccount', [accountId]]);
-  if (cluster.arn !== undefined) entries.push(['aws:SourceArn', [cluster.arn]]);
-  return new Map(entries);
-}
-
-/** The association as a finding resource. */
-function associationResource(association: PodIdentityAssociation) {
-  return {
-    kind: 'PodIdentityAssociation',
-    namespace: association.namespace,
-    name: association.associationId,
-  } as const;
-}
-
-/** The finding for an association whose role does not exist. */
-function missingRoleDraft(context: AuditContext, association: PodIdentityAssociation): FindingDraft {
-  const serviceAccount = `${association.namespace}/${association.serviceAccount}`;
-  const segments = association.roleArn.split(':').slice(5).join(':').split('/').slice(1);
-  const roleName = segments.pop() ?? association.roleArn;
+  hop: Hop,
+): FindingDraft {
+  const arn = hop === 'role' ? association.roleArn : (association.targetRoleArn ?? '');
+  const segments = arn.split(':').slice(5).join(':').split('/').slice(1);
+  const roleName = segments.pop() ?? arn;
   const rolePath = segments.length === 0 ? '' : ` --path /${segments.join('/')}/`;
+  const trust = hop === 'role' ? POD_IDENTITY_TRUST : targetTrustStatement(context, association);
+  const repoint =
+    hop === 'role'
+      ? updateAssociationCommand(context.state, association, '<existing role ARN>', association.targetRoleArn)
+      : updateAssociationCommand(
+          context.state,
+          association,
+          association.roleArn,
+          '<existing target role ARN>',
+        );
   return {
     resource: associationResource(association),
-    key: association.roleArn,
-    message: `Pod Identity association ${association.associationId} (${serviceAccount}) names role ${association.roleArn}, which does not exist, so the EKS Pod Identity agent cannot get credentials for its pods.`,
-    evidence: { roleArn: association.roleArn, serviceAccount },
-    remediation: `Create the role with \`aws iam create-role --role-name ${roleName}${rolePath} --assume-role-policy-document '{"Version":"2012-10-17","Statement":[${POD_IDENTITY_TRUST}]}'\`, or point the association at an existing role with \`aws eks update-pod-identity-association --cluster-name ${context.state.cluster.name} --association-id ${association.associationId} --role-arn <existing role ARN>\`.`,
+    key: arn,
+    message:
+      hop === 'role'
+        ? `${describeAssociation(association)} names role ${arn}, which does not exist, so the EKS Pod Identity agent cannot get credentials for its pods.`
+        : `${describeAssociation(association)} names target role ${arn}, which does not exist, so EKS Pod Identity cannot chain from role ${association.roleArn} to it and its pods get no credentials.`,
+    evidence: {
+      roleArn: association.roleArn,
+      ...(hop === 'target' ? { targetRoleArn: arn } : {}),
+      serviceAccount: `${association.namespace}/${association.serviceAccount}`,
+    },
+    remediation: `Create the role with \`aws iam create-role --role-name ${roleName}${rolePath} --assume-role-policy-document '{"Version":"2012-10-17","Statement":[${trust}]}'\`${hop === 'target' ? ' in its account' : ''}, or point the association at an existing role with \`${repoint}\`.`,
   };
 }
 
-/** The finding for a role whose trust refuses the Pod Identity agent some action, or undefined when it admits both. */
+/** The statement a target role needs: the association's role, both actions, and the external ID. */
+function targetTrustStatement(context: AuditContext, association: PodIdentityAssociation): string {
+  const externalId = externalIdOf(context.state, association);
+  const condition =
+    externalId === undefined ? '' : `,"Condition":{"StringEquals":{"sts:ExternalId":"${externalId}"}}`;
+  return `{"Effect":"Allow","Principal":{"AWS":"${association.roleArn}"},"Action":${JSON.stringify(requiredActions(association))}${condition}}`;
+}
+
+/** The finding for a role whose trust refuses the hop some action, or undefined when it admits them all. */
 function refusedTrustDraft(
   context: AuditContext,
   association: PodIdentityAssociation,
   role: IamRole,
+  hop: Hop,
 ): FindingDraft | undefined {
   const serviceAccount = `${association.namespace}/${association.serviceAccount}`;
   const policy = role.trustPolicy;
-  const requestContext = podIdentityRequestContext(context, association);
-  const decisions = REQUIRED_ACTIONS.map((action) => ({
+  const request = hopRequest(context, association, hop);
+  const decisions = request.actions.map((action) => ({
     action,
-    decision:
-      policy === undefined
-        ? undefined
-        : evaluateTrust(policy, {
-            principalType: 'Service',
-            principal: POD_IDENTITY_SERVICE,
-            action,
-            context: requestContext,
-          }),
+    decision: policy === undefined ? undefined : decide(policy, request, action),
   }));
   const refused = decisions.filter(({ decision }) => decision?.allowed !== true);
   if (refused.length === 0) return undefined;
   const granted = decisions.filter(({ decision }) => decision?.allowed === true).map(({ action }) => action);
   const refusedActions = refused.map(({ action }) => action);
-  // A statement that trusts the service for the action but whose conditions refuse this association.
+  // A statement that trusts the principal for the action but whose conditions refuse this association.
   const blocking = refused
     .flatMap(({ decision }) => decision?.statements ?? [])
     .find(
@@ -100,57 +141,107 @@ function refusedTrustDraft(
         !evaluation.conditionsSatisfied,
     );
   const failedCondition = blocking?.conditions.find((condition) => condition.outcome !== 'satisfied');
+  const untaggedKey =
+    !tagsSessions(association) && failedCondition !== undefined && failedCondition.contextValues === undefined
+      ? /^aws:(Request|Principal)Tag\//i.test(failedCondition.entry.key)
+        ? failedCondition.entry.key
+        : undefined
+      : undefined;
   const denial = refused.find(({ decision }) => decision?.decision === 'explicit-deny')?.decision;
+  const who = hop === 'role' ? POD_IDENTITY_SERVICE : `role ${association.roleArn}`;
   const what =
-    granted.length === 0
-      ? `lets ${POD_IDENTITY_SERVICE} call neither ${refusedActions.join(' nor ')}, both of which EKS Pod Identity needs`
-      : `lets ${POD_IDENTITY_SERVICE} call ${granted.join(' and ')} but not ${refusedActions.join(' or ')}, which EKS Pod Identity also needs`;
+    granted.length > 0
+      ? `lets ${who} call ${granted.join(' and ')} but not ${refusedActions.join(' or ')}, which EKS Pod Identity also needs`
+      : refusedActions.length === 1
+        ? `does not let ${who} call ${refusedActions[0]}, which EKS Pod Identity needs`
+        : `lets ${who} call neither ${refusedActions.join(' nor ')}, both of which EKS Pod Identity needs`;
   const why =
     policy === undefined
       ? ` (its trust policy could not be read: ${role.trustPolicyError ?? 'it is missing'})`
       : denial !== undefined
         ? ` (${denial.explanation.replace(/\.$/, '')})`
-        : failedCondition !== undefined
-          ? ` (its conditions refuse this association: ${failedCondition.reason})`
-          : '';
+        : untaggedKey !== undefined
+          ? ` (its conditions need the session tag ${untaggedKey}, but the association sets disableSessionTags, so EKS tags no session and the condition can never match)`
+          : failedCondition !== undefined
+            ? ` (its conditions refuse this association: ${failedCondition.reason})`
+            : '';
   const update = `\`aws iam update-assume-role-policy --role-name ${role.name} --policy-document file://trust.json\``;
   const sessionTags = `aws:RequestTag/kubernetes-namespace "${association.namespace}", aws:RequestTag/kubernetes-service-account "${association.serviceAccount}", aws:RequestTag/eks-cluster-name "${context.state.cluster.name}"`;
+  const statement = hop === 'role' ? POD_IDENTITY_TRUST : targetTrustStatement(context, association);
+  const subject =
+    hop === 'role'
+      ? `Role ${role.name} of ${describeAssociation(association)}`
+      : `Target role ${role.arn} of ${describeAssociation(association)}`;
+  const consequence =
+    hop === 'role'
+      ? 'so the EKS Pod Identity agent cannot get credentials for its pods'
+      : `so EKS Pod Identity cannot chain from role ${association.roleArn} to it and its pods get no credentials`;
+  const externalId = externalIdOf(context.state, association);
+  const admits =
+    hop === 'target'
+      ? `role ${association.roleArn}${externalId === undefined ? '' : ` with the sts:ExternalId "${externalId}" EKS passes`}${tagsSessions(association) ? '' : ' (and no session tags: they are disabled)'}`
+      : tagsSessions(association)
+        ? `this association's session tags (${sessionTags})`
+        : 'this association without session tags (they are disabled: use aws:SourceArn or aws:SourceAccount instead)';
   return {
     resource: associationResource(association),
-    key: association.roleArn,
-    message: `Role ${role.name} of Pod Identity association ${association.associationId} (${serviceAccount}) ${what}${why}, so the EKS Pod Identity agent cannot get credentials for its pods.`,
+    key: role.arn,
+    message: `${subject} ${what}${why}, ${consequence}.`,
     evidence: {
-      roleArn: role.arn,
+      roleArn: association.roleArn,
+      ...(hop === 'target' ? { targetRoleArn: role.arn } : {}),
       serviceAccount,
       refusedActions,
+      sessionTags: tagsSessions(association),
       explanations: refused.flatMap(({ decision }) => (decision === undefined ? [] : [decision.explanation])),
       ...(role.trustPolicyError === undefined ? {} : { trustPolicyError: role.trustPolicyError }),
     },
     remediation:
       denial?.decidingStatement !== undefined
-        ? `Edit the Deny Statement[${denial.decidingStatement.statement.index}] in the trust policy of role ${role.name} so that it no longer matches ${POD_IDENTITY_SERVICE} for this association (${update}).`
+        ? `Edit the Deny Statement[${denial.decidingStatement.statement.index}] in the trust policy of role ${role.name} so that it no longer matches ${who} for this association (${update}).`
         : blocking !== undefined
-          ? `Make the conditions of Statement[${blocking.statement.index}] in the trust policy of role ${role.name} admit this association's session tags (${sessionTags}) and allow both sts:AssumeRole and sts:TagSession (${update}).`
-          : `Add this statement to the trust policy of role ${role.name} (${update}): ${POD_IDENTITY_TRUST}.`,
+          ? `Make the conditions of Statement[${blocking.statement.index}] in the trust policy of role ${role.name} admit ${admits} and allow ${requiredActions(association).join(' and ')} (${update}).`
+          : `Add this statement to the trust policy of role ${role.name} (${update}): ${statement}.`,
   };
 }
 
-/** The EKS Pod Identity agent assumes the role as pods.eks.amazonaws.com and tags the session. */
+/** The draft for one hop, or undefined when its role exists and trusts the hop (or cannot be read: S04). */
+function hopDraft(
+  context: AuditContext,
+  association: PodIdentityAssociation,
+  hop: Hop,
+): FindingDraft | undefined {
+  const arn = hop === 'role' ? association.roleArn : association.targetRoleArn;
+  if (arn === undefined) return undefined;
+  const role = context.role(arn);
+  if (role !== undefined) return refusedTrustDraft(context, association, role, hop);
+  const account = accountOfArn(arn);
+  // A target in an account the audit cannot read stays unverified, as an IRSA role there does (IRSA-S04).
+  if (hop === 'target' && (account === undefined || !context.isReadableAccount(account))) return undefined;
+  return missingRoleDraft(context, association, hop);
+}
+
+/**
+ * The EKS Pod Identity agent assumes the role as pods.eks.amazonaws.com and tags the session (unless the
+ * association disables tags); with a target role it then assumes the target with the first role's credentials.
+ */
 export const s13PodIdentityRole: Check = {
   id: 'IRSA-S13',
-  title: 'Each Pod Identity association names an existing role that trusts pods.eks.amazonaws.com.',
+  title: 'Each Pod Identity association names existing roles whose trust admits it, at both hops.',
   severity: 'high',
-  remediation: 'Trust pods.eks.amazonaws.com with sts:AssumeRole and sts:TagSession in the associated role.',
+  remediation:
+    'Trust pods.eks.amazonaws.com with sts:AssumeRole and sts:TagSession in the associated role, and the associated role in the target role.',
   needs: ['podIdentityAssociations', 'roles'],
   *run(context) {
     for (const association of context.state.podIdentityAssociations ?? []) {
       if (!context.inScope(association.namespace)) continue;
-      const role = context.role(association.roleArn);
-      const draft =
-        role === undefined
-          ? missingRoleDraft(context, association)
-          : refusedTrustDraft(context, association, role);
-      if (draft !== undefined) yield draft;
+      const first = hopDraft(context, association, 'role');
+      if (first !== undefined) yield first;
+      // The second hop is only reached through the first; a broken first hop is the problem to fix.
+      else {
+        const second = hopDraft(context, association, 'target');
+        if (second !== undefined) yield second;
+      }
     }
   },
 };

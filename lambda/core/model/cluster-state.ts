@@ -174,13 +174,30 @@ export interface Namespace {
   readonly labels: Labels;
 }
 
-/** An EKS Pod Identity association. */
+/** An EKS Pod Identity association (DescribePodIdentityAssociation's `association`). */
 export interface PodIdentityAssociation {
   readonly associationId: string;
   readonly associationArn?: string;
   readonly namespace: string;
   readonly serviceAccount: string;
+  /** The role EKS assumes as pods.eks.amazonaws.com; in the cluster's account (IAM PassRole). */
   readonly roleArn: string;
+  /**
+   * A role EKS then assumes with the first role's credentials (role chaining, often cross-account): the
+   * first role needs an identity policy allowing sts:AssumeRole (and sts:TagSession) on it, and its trust
+   * must admit the first role.
+   */
+  readonly targetRoleArn?: string;
+  /** The `sts:ExternalId` EKS passes when it assumes the target role. */
+  readonly externalId?: string;
+  /** When true, EKS tags no session: a trust condition on `aws:RequestTag/...` can never match. */
+  readonly disableSessionTags?: boolean;
+  /** The session policy EKS passes (it can only narrow the role's permissions). */
+  readonly policy?: string;
+  /** Set when an EKS add-on owns the association: it is changed with `aws eks update-addon`, not directly. */
+  readonly ownerArn?: string;
+  readonly createdAt?: string;
+  readonly modifiedAt?: string;
 }
 
 /** The result of a dry-run pod create with an IRSA ServiceAccount: the live webhook probe (IRSA-W07). */

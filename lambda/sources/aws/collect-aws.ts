@@ -422,9 +422,12 @@ async function collectPodIdentityAssociations(
   return associations.filter((association) => association !== undefined);
 }
 
+/** The association's role and its target role (role chaining): both are audited (S13). */
 function roleArnOfAssociation(association: unknown): string[] {
-  const roleArn = stringMember(association, 'roleArn');
-  return roleArn === undefined ? [] : [roleArn];
+  return ['roleArn', 'targetRoleArn'].flatMap((key) => {
+    const arn = stringMember(association, key);
+    return arn === undefined || arn === '' ? [] : [arn];
+  });
 }
 
 function stringMember(value: unknown, key: string): string | undefined {

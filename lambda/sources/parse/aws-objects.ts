@@ -10,7 +10,16 @@ import type {
 import { accountOfArn, partitionOfArn } from '../../core/policy/arn';
 import { parseTrustPolicy, trustPolicySize } from '../../core/policy/trust-policy-parse';
 import { parseCertificateBundle } from './certificates';
-import { asObject, at, optionalObject, optionalString, requiredString, stringArray } from './json-shape';
+import {
+  asObject,
+  at,
+  optionalBoolean,
+  optionalObject,
+  optionalString,
+  optionalTimestamp,
+  requiredString,
+  stringArray,
+} from './json-shape';
 
 /** The `cluster` member of DescribeCluster. */
 export function parseCluster(value: unknown, path: string): ClusterInfo {
@@ -82,12 +91,24 @@ export function parseRole(value: unknown, path: string): IamRole {
 /** The `association` member of DescribePodIdentityAssociation. */
 export function parsePodIdentityAssociation(value: unknown, path: string): PodIdentityAssociation {
   const association = asObject(value, path);
-  const associationArn = optionalString(association, 'associationArn', path);
+  const optional = {
+    associationArn: optionalString(association, 'associationArn', path),
+    targetRoleArn: optionalString(association, 'targetRoleArn', path),
+    externalId: optionalString(association, 'externalId', path),
+    disableSessionTags: optionalBoolean(association, 'disableSessionTags', path),
+    policy: optionalString(association, 'policy', path),
+    ownerArn: optionalString(association, 'ownerArn', path),
+    createdAt: optionalTimestamp(association, 'createdAt', path),
+    modifiedAt: optionalTimestamp(association, 'modifiedAt', path),
+  };
   return {
     associationId: requiredString(association, 'associationId', path),
-    ...(associationArn === undefined ? {} : { associationArn }),
     namespace: requiredString(association, 'namespace', path),
     serviceAccount: requiredString(association, 'serviceAccount', path),
     roleArn: requiredString(association, 'roleArn', path),
+    // An empty string is how the CLI prints an unset target role or external ID.
+    ...Object.fromEntries(
+      Object.entries(optional).filter(([, field]) => field !== undefined && field !== ''),
+    ),
   };
 }

@@ -70,6 +70,22 @@ export function optionalNumber(object: JsonObject, key: string, path: string): n
   return value;
 }
 
+export function optionalBoolean(object: JsonObject, key: string, path: string): boolean | undefined {
+  const value = object[key];
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'boolean')
+    throw new ShapeError(at(path, key), `expected a boolean, found ${describe(value)}`);
+  return value;
+}
+
+/** An optional timestamp (ISO 8601, as the AWS CLI prints it and the SDK's Date serialises), kept as written. */
+export function optionalTimestamp(object: JsonObject, key: string, path: string): string | undefined {
+  const value = optionalString(object, key, path);
+  if (value !== undefined && Number.isNaN(Date.parse(value)))
+    throw new ShapeError(at(path, key), `expected an ISO 8601 timestamp, found ${JSON.stringify(value)}`);
+  return value;
+}
+
 export function optionalObject(object: JsonObject, key: string, path: string): JsonObject | undefined {
   const value = object[key];
   if (value === undefined || value === null) return undefined;

@@ -41,6 +41,7 @@ describe('check registry', () => {
       'IRSA-S12',
       'IRSA-S13',
       'IRSA-S14',
+      'IRSA-S15',
       'IRSA-P01',
       'IRSA-P02',
       'IRSA-P03',

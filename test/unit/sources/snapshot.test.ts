@@ -107,6 +107,81 @@ describe('loadSnapshot', () => {
     ]);
   });
 
+  it('reads every field of an association as `aws eks describe-pod-identity-association` prints it', async () => {
+    copy = await copyExample('healthy');
+    // The CLI's output for a cross-account association owned by an add-on (EKS API reference, PodIdentityAssociation).
+    await copy.writeJson('pod-identity-associations.json', {
+      associations: [
+        {
+          clusterName: 'platform-prod',
+          namespace: 'kube-system',
+          serviceAccount: 'ebs-csi-controller-sa',
+          roleArn: 'arn:aws:iam::111122223333:role/ebs-csi-pod-identity',
+          associationArn:
+            'arn:aws:eks:eu-west-1:111122223333:podidentityassociation/platform-prod/a-9z8y7x6w5v4u3t2s1',
+          associationId: 'a-9z8y7x6w5v4u3t2s1',
+          tags: {},
+          createdAt: '2026-06-12T09:14:03.518000+00:00',
+          modifiedAt: '2026-11-02T16:40:51.207000+00:00',
+          ownerArn:
+            'arn:aws:eks:eu-west-1:111122223333:addon/platform-prod/aws-ebs-csi-driver/e6c9a1f2-0b4d-4c3e-9f7a-5d2b8e1c6a40',
+          disableSessionTags: true,
+          targetRoleArn: 'arn:aws:iam::444455556666:role/ebs-snapshots',
+          externalId: 'eu-west-1/111122223333/platform-prod/kube-system/ebs-csi-controller-sa',
+          policy:
+            '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"ec2:Describe*","Resource":"*"}]}',
+        },
+      ],
+    });
+
+    const state = await loadSnapshot(copy.directory);
+
+    expect(state.podIdentityAssociations).toEqual([
+      {
+        associationId: 'a-9z8y7x6w5v4u3t2s1',
+        associationArn:
+          'arn:aws:eks:eu-west-1:111122223333:podidentityassociation/platform-prod/a-9z8y7x6w5v4u3t2s1',
+        namespace: 'kube-system',
+        serviceAccount: 'ebs-csi-controller-sa',
+        roleArn: 'arn:aws:iam::111122223333:role/ebs-csi-pod-identity',
+        targetRoleArn: 'arn:aws:iam::444455556666:role/ebs-snapshots',
+        externalId: 'eu-west-1/111122223333/platform-prod/kube-system/ebs-csi-controller-sa',
+        disableSessionTags: true,
+        policy:
+          '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"ec2:Describe*","Resource":"*"}]}',
+        ownerArn:
+          'arn:aws:eks:eu-west-1:111122223333:addon/platform-prod/aws-ebs-csi-driver/e6c9a1f2-0b4d-4c3e-9f7a-5d2b8e1c6a40',
+        createdAt: '2026-06-12T09:14:03.518000+00:00',
+        modifiedAt: '2026-11-02T16:40:51.207000+00:00',
+      },
+    ]);
+  });
+
+  it('reports an association whose disableSessionTags is not a boolean as a malformed object', async () => {
+    copy = await copyExample('healthy');
+    await copy.writeJson('pod-identity-associations.json', {
+      associations: [
+        {
+          namespace: 'payments',
+          serviceAccount: 'orders-api',
+          roleArn: 'arn:aws:iam::111122223333:role/orders-api-pod-identity',
+          associationId: 'a-1a2b3c4d5e6f7g8h9',
+          disableSessionTags: 'yes',
+        },
+      ],
+    });
+
+    const state = await loadSnapshot(copy.directory);
+
+    expect(state.podIdentityAssociations).toEqual([]);
+    expect(state.malformedObjects).toEqual([
+      expect.objectContaining({
+        path: expect.stringContaining('disableSessionTags'),
+        problem: 'expected a boolean, found a string',
+      }),
+    ]);
+  });
+
   it.each([
     'cluster.json',
     'oidc-providers.json',
