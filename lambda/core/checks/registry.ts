@@ -11,6 +11,7 @@ import { p03PodRoleOrphaned } from './p03-pod-role-orphaned';
 import { p04StaticCredentials } from './p04-static-credentials';
 import { p05PartialMutation } from './p05-partial-mutation';
 import { p06TokenAudience } from './p06-token-audience';
+import { p07PodIdentityAssociationChanged } from './p07-pod-identity-association-changed';
 import { s01RoleArnAnnotation } from './s01-role-arn-annotation';
 import { s02RoleExists } from './s02-role-exists';
 import { s03RolePath } from './s03-role-path';
@@ -96,6 +97,7 @@ export const CHECKS: readonly Check[] = buildRegistry([
   p04StaticCredentials,
   p05PartialMutation,
   p06TokenAudience,
+  p07PodIdentityAssociationChanged,
   a01StaleOidcProvider,
   x01ClusterUnreachable,
   x02ResourceUnreadable,

@@ -48,6 +48,7 @@ describe('check registry', () => {
       'IRSA-P04',
       'IRSA-P05',
       'IRSA-P06',
+      'IRSA-P07',
       'IRSA-A01',
       'IRSA-X01',
       'IRSA-X02',

@@ -58,6 +58,7 @@ describe('auditCluster with aws-only collection', () => {
       'IRSA-P04',
       'IRSA-P05',
       'IRSA-P06',
+      'IRSA-P07',
       'IRSA-S01',
       'IRSA-S02',
       'IRSA-S03',
