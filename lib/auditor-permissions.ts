@@ -82,11 +82,11 @@ export function collectionStatements(stack: Stack, scope: CollectionScope = {}):
     {
       statement: allowStatement(
         'ListWithoutResourceLevelPermissions',
-        ['eks:ListClusters', 'iam:ListOpenIDConnectProviders', 'iam:ListRoles'],
+        ['eks:ListClusters', 'iam:ListOpenIDConnectProviders', 'iam:ListRoles', 'iam:GetAccountSummary'],
         ['*'],
       ),
       wildcardReason:
-        'eks:ListClusters, iam:ListOpenIDConnectProviders and iam:ListRoles have no resource-level permissions (the Service Authorization Reference lists no resource type for them), so "*" is the only valid Resource',
+        'eks:ListClusters, iam:ListOpenIDConnectProviders, iam:ListRoles and iam:GetAccountSummary (the trust policy size quota, IRSA-S14) have no resource-level permissions (the Service Authorization Reference lists no resource type for them), so "*" is the only valid Resource',
     },
     {
       // IRSA-A01 compares the OIDC providers with the issuers of every cluster of the account, so every

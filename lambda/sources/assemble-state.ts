@@ -3,6 +3,7 @@
 
 import type {
   AccountCluster,
+  AccountQuotas,
   ClusterInfo,
   ClusterState,
   Collection,
@@ -19,6 +20,7 @@ import type {
 } from '../core/model/cluster-state';
 import {
   parseAccountCluster,
+  parseAccountSummary,
   parseCluster,
   parseOidcProvider,
   parsePodIdentityAssociation,
@@ -78,6 +80,7 @@ type Lists = { -readonly [P in ListPart]?: ListRecords[P][] };
 /** Accumulates one cluster's state; `source` names where each part came from (a file, or a live API). */
 export class ClusterStateAssembler {
   private cluster: ClusterInfo | undefined;
+  private accountQuotas: AccountQuotas | undefined;
   private webhookProbes: readonly WebhookProbe[] | undefined;
   private readonly lists: Lists = {};
   private readonly malformed: { readonly part: ListPart; readonly object: MalformedObject }[] = [];
@@ -89,6 +92,11 @@ export class ClusterStateAssembler {
   /** Parses DescribeCluster's `cluster`; a cluster that cannot be read is not auditable, so this throws ShapeError. */
   setCluster(value: unknown, path = '$.cluster'): void {
     this.cluster = parseCluster(value, path);
+  }
+
+  /** Parses GetAccountSummary's output; a document of the wrong shape throws ShapeError, as a cluster's does. */
+  setAccountSummary(value: unknown, path = '$'): void {
+    this.accountQuotas = parseAccountSummary(value, path);
   }
 
   /** Marks a part as collected (so an empty result means "none", not "unknown"). */
@@ -173,6 +181,7 @@ export class ClusterStateAssembler {
         ? {}
         : { podIdentityAssociations: lists.podIdentityAssociations }),
       ...(lists.accountClusters === undefined ? {} : { accountClusters: lists.accountClusters }),
+      ...(this.accountQuotas === undefined ? {} : { accountQuotas: this.accountQuotas }),
       ...(this.webhookProbes === undefined ? {} : { webhookProbes: this.webhookProbes }),
       readableAccounts: [...accounts].filter((account) => account !== ''),
       collectionErrors: [...this.errors],

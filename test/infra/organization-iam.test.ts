@@ -29,6 +29,7 @@ const COLLECTION_ACTIONS = [
   'iam:GetOpenIDConnectProvider',
   'iam:GetRole',
   'iam:ListRoles',
+  'iam:GetAccountSummary',
 ];
 const STEPS = ['discover', 'auditTarget', 'aggregate'] as const;
 type Step = (typeof STEPS)[number];
@@ -288,7 +289,12 @@ describe('the member role', () => {
         .filter(({ resources }) => resources.includes('*'))
         .flatMap(({ actions }) => actions)
         .sort(),
-    ).toEqual(['eks:ListClusters', 'iam:ListOpenIDConnectProviders', 'iam:ListRoles']);
+    ).toEqual([
+      'eks:ListClusters',
+      'iam:GetAccountSummary',
+      'iam:ListOpenIDConnectProviders',
+      'iam:ListRoles',
+    ]);
   });
 
   it('maps the member role (not the auditor`s) to the irsa-auditor group on each memberClusters cluster', () => {

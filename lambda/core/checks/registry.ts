@@ -1,9 +1,11 @@
 // The explicit, sorted list of checks. IDs are stable: never renumber or reuse one.
 
 import { a01StaleOidcProvider } from './a01-stale-oidc-provider';
+import { a02OidcProviderQuota } from './a02-oidc-provider-quota';
 import { c01ClusterOidcIssuer } from './c01-cluster-oidc-issuer';
 import { c02OidcProvider } from './c02-oidc-provider';
 import { c03ProviderAudience } from './c03-provider-audience';
+import { c04PodIdentityAssociationQuota } from './c04-pod-identity-association-quota';
 import type { Check } from './check';
 import { p01PodNotMutated } from './p01-pod-not-mutated';
 import { p02PodRoleStale } from './p02-pod-role-stale';
@@ -69,6 +71,7 @@ export const CHECKS: readonly Check[] = buildRegistry([
   c01ClusterOidcIssuer,
   c02OidcProvider,
   c03ProviderAudience,
+  c04PodIdentityAssociationQuota,
   w01WebhookPresent,
   w02WebhookCaBundle,
   w03WebhookCertificateValidity,
@@ -99,6 +102,7 @@ export const CHECKS: readonly Check[] = buildRegistry([
   p06TokenAudience,
   p07PodIdentityAssociationChanged,
   a01StaleOidcProvider,
+  a02OidcProviderQuota,
   x01ClusterUnreachable,
   x02ResourceUnreadable,
   x03CheckFailed,

@@ -200,6 +200,12 @@ export interface PodIdentityAssociation {
   readonly modifiedAt?: string;
 }
 
+/** IAM's quotas of the cluster's account, from GetAccountSummary's SummaryMap. */
+export interface AccountQuotas {
+  /** The largest trust policy IAM accepts, in characters without whitespace (2,048 by default, up to 8,192). */
+  readonly assumeRolePolicySizeQuota?: number;
+}
+
 /** The result of a dry-run pod create with an IRSA ServiceAccount: the live webhook probe (IRSA-W07). */
 export interface WebhookProbe {
   readonly namespace: string;
@@ -224,6 +230,7 @@ export type ResourceType =
   | 'namespaces'
   | 'podIdentityAssociations'
   | 'accountClusters'
+  | 'accountQuotas'
   | 'webhookProbes';
 
 /** What the audit lists from the API server: none of it can be read when the cluster cannot be reached. */
@@ -280,6 +287,8 @@ export interface ClusterState {
   readonly namespaces?: readonly Namespace[];
   readonly podIdentityAssociations?: readonly PodIdentityAssociation[];
   readonly accountClusters?: readonly AccountCluster[];
+  /** The account's IAM quotas; undefined when they were not read (then IAM's defaults apply). */
+  readonly accountQuotas?: AccountQuotas;
   /** Dry-run probes of the webhook; undefined when the probe did not run (offline, or without --probe). */
   readonly webhookProbes?: readonly WebhookProbe[];
   /** Accounts whose roles were collected; a role ARN in any other account cannot be verified. */

@@ -9,6 +9,7 @@ import {
   paginateListPodIdentityAssociations,
 } from '@aws-sdk/client-eks';
 import {
+  GetAccountSummaryCommand,
   GetOpenIDConnectProviderCommand,
   GetRoleCommand,
   ListOpenIDConnectProvidersCommand,
@@ -30,7 +31,12 @@ import {
 import { type ConcurrencyLimit, createConcurrencyLimit } from './concurrency-limit';
 
 /** The AWS resource types a collection can partly fail on; the cluster itself fails the whole collection. */
-export type AwsResource = 'oidcProviders' | 'roles' | 'podIdentityAssociations' | 'accountClusters';
+export type AwsResource =
+  | 'oidcProviders'
+  | 'roles'
+  | 'podIdentityAssociations'
+  | 'accountClusters'
+  | 'accountQuotas';
 
 /** The AWS half of one cluster's state, as raw JSON-ready API objects plus what could not be read. */
 export interface AwsCollection {
@@ -46,6 +52,8 @@ export interface AwsCollection {
   readonly podIdentityAssociations?: readonly unknown[];
   /** DescribeCluster `.cluster` of every cluster in the region; undefined when they could not all be read. */
   readonly accountClusters?: readonly unknown[];
+  /** GetAccountSummary's output `{SummaryMap}` for the cluster's account; undefined when it could not be read. */
+  readonly accountSummary?: unknown;
   readonly errors: readonly CollectionError[];
   /** Operations issued per API (`iam:GetRole` → 7); the SDK's retries of one operation are not counted. */
   readonly requestCounts: Readonly<Record<string, number>>;
@@ -93,6 +101,15 @@ export class AwsRunCache {
   private readonly names = new Map<string, Promise<string[]>>();
   private readonly described = new Map<string, Promise<unknown>>();
   private readonly roles = new Map<string, AccountRoles>();
+  private readonly summaries = new Map<string, Promise<unknown>>();
+
+  /** GetAccountSummary `{SummaryMap}` of the clients' account, read once per run. */
+  accountSummary(accountId: string, call: Call, iam: AwsClients['iam']): Promise<unknown> {
+    return kept(this.summaries, accountId, async () => {
+      const output = await call('iam:GetAccountSummary', () => iam.send(new GetAccountSummaryCommand({})));
+      return plainJson({ SummaryMap: output.SummaryMap ?? {} });
+    });
+  }
 
   /** The names of every cluster of the region (ListClusters, all pages), read once. */
   clusterNames(clients: AwsClients, call: Call = direct): Promise<string[]> {
@@ -208,19 +225,24 @@ export async function collectAws(clients: AwsClients, options: CollectAwsOptions
   const roles = cache.rolesOf(accountId);
 
   const associations = collectPodIdentityAssociations(collector, options.clusterName);
-  const [oidcProviders, accountClusters, podIdentityAssociations, wanted, trusting] = await Promise.all([
-    collectOidcProviders(collector, cache, accountId),
-    collectAccountClusters(collector, cache, stringMember(cluster, 'name') ?? options.clusterName, cluster),
-    associations,
-    // Pod Identity roles are only known once the associations are read, and must be audited too (S13).
-    associations.then((found) =>
-      roles.lookUp(
-        collector,
-        roleNamesIn(accountId, [...options.roleArns, ...(found ?? []).flatMap(roleArnOfAssociation)]),
+  const [oidcProviders, accountClusters, podIdentityAssociations, wanted, trusting, accountSummary] =
+    await Promise.all([
+      collectOidcProviders(collector, cache, accountId),
+      collectAccountClusters(collector, cache, stringMember(cluster, 'name') ?? options.clusterName, cluster),
+      associations,
+      // Pod Identity roles are only known once the associations are read, and must be audited too (S13).
+      associations.then((found) =>
+        roles.lookUp(
+          collector,
+          roleNamesIn(accountId, [...options.roleArns, ...(found ?? []).flatMap(roleArnOfAssociation)]),
+        ),
       ),
-    ),
-    options.rolesTrustingIssuer === true ? rolesTrusting(collector, roles, cluster) : [],
-  ]);
+      options.rolesTrustingIssuer === true ? rolesTrusting(collector, roles, cluster) : [],
+      cache.accountSummary(accountId, collector.call, collector.clients.iam).catch((error: unknown) => {
+        collector.fail('accountQuotas', error);
+        return undefined;
+      }),
+    ]);
   const byName = new Map<string, unknown>();
   for (const role of [...wanted, ...trusting]) byName.set(stringMember(role, 'RoleName') ?? '', role);
   return {
@@ -230,6 +252,7 @@ export async function collectAws(clients: AwsClients, options: CollectAwsOptions
     roles: [...byName.values()],
     ...(podIdentityAssociations === undefined ? {} : { podIdentityAssociations }),
     ...(accountClusters === undefined ? {} : { accountClusters }),
+    ...(accountSummary === undefined ? {} : { accountSummary }),
     errors: collector.errors(),
     requestCounts: { ...collector.counts },
   };

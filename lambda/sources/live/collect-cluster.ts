@@ -123,6 +123,10 @@ export async function collectCluster(options: CollectClusterOptions): Promise<Cl
     assembler.add(part, items);
     await snapshot?.writeList(part, items);
   }
+  if (aws.accountSummary !== undefined) {
+    assembler.setAccountSummary(aws.accountSummary, '$.accountSummary');
+    await snapshot?.writeAccountSummary(aws.accountSummary);
+  }
   for (const error of aws.errors) assembler.failed(error);
   return assembler.build([aws.accountId]);
 }

@@ -2,6 +2,7 @@
 
 import type {
   AccountCluster,
+  AccountQuotas,
   ClusterInfo,
   IamRole,
   OidcProvider,
@@ -14,6 +15,7 @@ import {
   asObject,
   at,
   optionalBoolean,
+  optionalNumber,
   optionalObject,
   optionalString,
   optionalTimestamp,
@@ -86,6 +88,13 @@ export function parseRole(value: unknown, path: string): IamRole {
     ...('policy' in parsed ? { trustPolicy: parsed.policy } : { trustPolicyError: parsed.error }),
     trustPolicySize: trustPolicySize(document),
   };
+}
+
+/** The output of GetAccountSummary (`aws iam get-account-summary`): the quotas the checks use from its SummaryMap. */
+export function parseAccountSummary(value: unknown, path: string): AccountQuotas {
+  const summary = asObject(asObject(value, path).SummaryMap, at(path, 'SummaryMap'));
+  const size = optionalNumber(summary, 'AssumeRolePolicySizeQuota', at(path, 'SummaryMap'));
+  return size === undefined ? {} : { assumeRolePolicySizeQuota: size };
 }
 
 /** The `association` member of DescribePodIdentityAssociation. */

@@ -7,7 +7,10 @@ import type { ClusterState } from '../../core/model/cluster-state';
 import { ClusterStateAssembler, LIST_PARTS, type ListPart } from '../assemble-state';
 import { asArray, asObject, at, ShapeError } from '../parse/json-shape';
 
-/** The snapshot files of SPEC §3 (plus clusters.json, every cluster of the region, for IRSA-A01). */
+/**
+ * The snapshot files of SPEC §3, plus clusters.json (every cluster of the region, for IRSA-A01) and
+ * account-summary.json (`aws iam get-account-summary`: the account's trust policy size quota, for IRSA-S14).
+ */
 export const SNAPSHOT_FILES = {
   cluster: { file: 'cluster.json', required: true },
   oidcProviders: { file: 'oidc-providers.json', required: true },
@@ -18,6 +21,7 @@ export const SNAPSHOT_FILES = {
   namespaces: { file: 'namespaces.json', required: false },
   podIdentityAssociations: { file: 'pod-identity-associations.json', required: false },
   accountClusters: { file: 'clusters.json', required: false },
+  accountSummary: { file: 'account-summary.json', required: false },
 } as const;
 
 export type SnapshotPart = keyof typeof SNAPSHOT_FILES;
@@ -109,6 +113,8 @@ async function readOptional(path: string, file: string): Promise<string | undefi
 export function stateFromSnapshot(documents: SnapshotDocuments): ClusterState {
   const assembler = new ClusterStateAssembler((part) => SNAPSHOT_FILES[part].file);
   whole('cluster', () => assembler.setCluster(asObject(documents.cluster, '$').cluster, at('$', 'cluster')));
+  if (documents.accountSummary !== undefined)
+    whole('accountSummary', () => assembler.setAccountSummary(documents.accountSummary));
   for (const part of Object.keys(LIST_PARTS) as ListPart[]) {
     const document = documents[part];
     if (document === undefined && !SNAPSHOT_FILES[part].required) continue;

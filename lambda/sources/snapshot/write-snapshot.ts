@@ -41,6 +41,11 @@ export class SnapshotWriter {
     await this.writeJson(SNAPSHOT_FILES.cluster.file, { cluster });
   }
 
+  /** `account-summary.json` as `aws iam get-account-summary` prints it. */
+  async writeAccountSummary(summary: unknown): Promise<void> {
+    await this.writeJson(SNAPSHOT_FILES.accountSummary.file, summary);
+  }
+
   /** A whole list file at once (AWS lists are small). */
   async writeList(part: ListPart, items: readonly unknown[]): Promise<void> {
     const writer = this.openList(part);

@@ -10,6 +10,7 @@ import {
   ListPodIdentityAssociationsCommand,
 } from '@aws-sdk/client-eks';
 import {
+  GetAccountSummaryCommand,
   GetOpenIDConnectProviderCommand,
   GetRoleCommand,
   IAMServiceException,
@@ -80,7 +81,9 @@ describe('collectAws with faults injected by aws-sdk-client-mock over moto_serve
       .on(ListRolesCommand)
       .callsFake((input) => send(new ListRolesCommand(input)))
       .on(GetRoleCommand)
-      .callsFake((input) => send(new GetRoleCommand(input)));
+      .callsFake((input) => send(new GetRoleCommand(input)))
+      .on(GetAccountSummaryCommand)
+      .callsFake((input) => send(new GetAccountSummaryCommand(input)));
     return mock;
   }
 
@@ -147,6 +150,30 @@ describe('collectAws with faults injected by aws-sdk-client-mock over moto_serve
     );
     expect(collection.oidcProviders).toEqual([]);
     expect(collection.roles).toHaveLength(2);
+  });
+
+  it('reads the account summary from moto, and records the quotas as forbidden when GetAccountSummary is denied', async () => {
+    const clients = motoClients(moto.endpoint);
+    await seedMotoWithExample(clients, BLOG_INCIDENT);
+    const allowed = await collectAws(clients, {
+      clusterName: 'platform-prod',
+      roleArns: [role('orders-api')],
+    });
+    mockIam(clients).on(GetAccountSummaryCommand).rejects(iamDenied('iam:GetAccountSummary'));
+
+    const denied = await collectAws(clients, {
+      clusterName: 'platform-prod',
+      roleArns: [role('orders-api')],
+    });
+
+    // IAM's default, which moto reports as AWS does for an account that never raised it.
+    expect(allowed.accountSummary).toMatchObject({ SummaryMap: { AssumeRolePolicySizeQuota: 2048 } });
+    expect(allowed.requestCounts['iam:GetAccountSummary']).toBe(1);
+    expect(denied.accountSummary).toBeUndefined();
+    expect(denied.errors).toEqual([
+      expect.objectContaining({ resource: 'accountQuotas', reason: 'forbidden' }),
+    ]);
+    expect(denied.roles).toHaveLength(1);
   });
 
   it('counts every failed GetOpenIDConnectProvider in one error for the providers', async () => {
@@ -305,7 +332,11 @@ describe('collectAws with faults injected by aws-sdk-client-mock over moto_serve
       .resolves({ clusters: ['platform-prod'] })
       .on(ListPodIdentityAssociationsCommand)
       .rejects(Object.assign(new SyntaxError('Unexpected token <'), { $metadata: { httpStatusCode: 404 } }));
-    iam.on(ListOpenIDConnectProvidersCommand).resolves({ OpenIDConnectProviderList: [] });
+    iam
+      .on(ListOpenIDConnectProvidersCommand)
+      .resolves({ OpenIDConnectProviderList: [] })
+      .on(GetAccountSummaryCommand)
+      .resolves({ SummaryMap: { AssumeRolePolicySizeQuota: 2048 } });
 
     const collection = await collectAws(clients, { clusterName: 'platform-prod', roleArns: [] });
 

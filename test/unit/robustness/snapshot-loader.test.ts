@@ -131,7 +131,8 @@ describe('snapshot loader robustness', () => {
     fc.assert(
       fc.property(wholeFileDamage, ({ part, replaceDocument, value }) => {
         const documents = { ...exampleDocuments('healthy') };
-        const member = part === 'cluster' ? 'cluster' : LIST_MEMBERS[part];
+        const member =
+          part === 'cluster' ? 'cluster' : part === 'accountSummary' ? 'SummaryMap' : LIST_MEMBERS[part];
         documents[part] = replaceDocument ? value : { [member]: value };
 
         const result = load(documents);
@@ -140,11 +141,11 @@ describe('snapshot loader robustness', () => {
           expectReadableSnapshotError(result);
           expect(result.file).toBe(SNAPSHOT_FILES[part].file);
         } else {
-          // Only a value that is still of the documented shape may load.
-          const list = part === 'cluster' ? undefined : (documents[part] as Record<string, unknown>)[member];
-          expect(part === 'cluster' ? typeof value : Array.isArray(list)).toBe(
-            part === 'cluster' ? 'object' : true,
-          );
+          // Only a value that is still of the documented shape may load: an object for the cluster and the
+          // account summary's SummaryMap, a list for the others.
+          const single = part === 'cluster' || part === 'accountSummary';
+          const list = single ? undefined : (documents[part] as Record<string, unknown>)[member];
+          expect(single ? typeof value : Array.isArray(list)).toBe(single ? 'object' : true);
         }
       }),
       { numRuns: runs(300) },

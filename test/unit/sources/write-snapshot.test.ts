@@ -54,6 +54,25 @@ describe('SnapshotWriter', () => {
     });
   });
 
+  it('writes the account summary as aws iam get-account-summary prints it, and reads its quota back', async () => {
+    directory = await mkdtemp(join(tmpdir(), 'irsa-written-'));
+    const writer = await SnapshotWriter.create(directory);
+    await writer.writeCluster((await example('cluster.json')).cluster);
+    await writer.writeList(
+      'oidcProviders',
+      (await example('oidc-providers.json')).OpenIDConnectProviders ?? [],
+    );
+    await writer.writeList('roles', (await example('roles.json')).Roles ?? []);
+    for (const part of ['serviceAccounts', 'pods', 'mutatingWebhookConfigurations'] as const)
+      await writer.writeList(part, []);
+    const summary = { SummaryMap: { Roles: 212, RolesQuota: 1000, AssumeRolePolicySizeQuota: 4096 } };
+
+    await writer.writeAccountSummary(summary);
+
+    expect(JSON.parse(await readFile(join(directory, 'account-summary.json'), 'utf8'))).toEqual(summary);
+    expect((await loadSnapshot(directory)).accountQuotas).toEqual({ assumeRolePolicySizeQuota: 4096 });
+  });
+
   it('writes an empty list as an empty array', async () => {
     directory = await mkdtemp(join(tmpdir(), 'irsa-written-'));
     const writer = await SnapshotWriter.create(directory);
