@@ -76,6 +76,29 @@ describe('irsa-audit audit --snapshot', () => {
     expect(report.clusters[0]!.summary).toEqual({ critical: 0, high: 0, medium: 0, low: 0, info: 1 });
   });
 
+  it('reports exactly the findings examples/pod-identity-migration/README.md lists, and exits 1', async () => {
+    const result = await runCli([
+      'audit',
+      '--snapshot',
+      `${EXAMPLES}/pod-identity-migration`,
+      '--format',
+      'json',
+    ]);
+
+    const report = JSON.parse(result.stdout) as AuditReport;
+    const found = report.clusters[0]!.findings.map(
+      (f) => `${f.check} ${f.severity} ${f.resource.kind} ${f.resource.namespace ?? ''}/${f.resource.name}`,
+    );
+    expect(result.code).toBe(1);
+    expect(found.sort()).toEqual([
+      'IRSA-S04 info PodIdentityAssociation data/a-2et4r6y8u0i2o4p6a',
+      'IRSA-S12 medium ServiceAccount payments/orders-api',
+      'IRSA-S13 high PodIdentityAssociation kube-system/a-3eb1s5c9d3f7g1h5j',
+      'IRSA-S15 high Role /arn:aws:iam::111122223333:role/orders-api-pod-identity',
+      'IRSA-W06 info MutatingWebhookConfiguration /pod-identity-webhook',
+    ]);
+  });
+
   it('prints exactly the documented JSON report shape', async () => {
     const result = await runCli(['audit', '--snapshot', blogIncident, '--format', 'json']);
 

@@ -1,7 +1,9 @@
 import type { AnnotatedServiceAccount, AuditContext } from '../analysis/context';
+import { associationResource } from '../analysis/pod-identity';
 import { webIdentityStatement } from '../analysis/remediation';
 import { diagnoseTrust, serviceAccountResource } from '../analysis/trust-diagnosis';
-import type { RoleArn } from '../policy/arn';
+import type { PodIdentityAssociation } from '../model/cluster-state';
+import { accountOfArn, type RoleArn } from '../policy/arn';
 import type { Check, FindingDraft } from './check';
 
 /**
@@ -11,7 +13,7 @@ import type { Check, FindingDraft } from './check';
 export const s04RoleOtherAccount: Check = {
   id: 'IRSA-S04',
   title:
-    "The annotated role's trust can be verified: its account is readable and its trust conditions can be evaluated.",
+    "Each role's trust can be verified: its account is readable and its trust conditions can be evaluated.",
   severity: 'info',
   remediation: 'Audit the role from its own account, or grant the auditor read access to it.',
   needs: ['serviceAccounts', 'roles'],
@@ -26,8 +28,31 @@ export const s04RoleOtherAccount: Check = {
       const unverified = unverifiedTrust(context, entry);
       if (unverified !== undefined) yield unverified;
     }
+    // The target role of a Pod Identity association (role chaining) may sit in an account the audit cannot read.
+    for (const association of context.state.podIdentityAssociations ?? []) {
+      const target = association.targetRoleArn;
+      const account = target === undefined ? undefined : accountOfArn(target);
+      if (target === undefined || account === undefined || !context.inScope(association.namespace)) continue;
+      if (context.isReadableAccount(account) || context.role(target) !== undefined) continue;
+      yield unreadableTarget(association, target, account);
+    }
   },
 };
+
+function unreadableTarget(
+  association: PodIdentityAssociation,
+  target: string,
+  account: string,
+): FindingDraft {
+  const serviceAccount = `${association.namespace}/${association.serviceAccount}`;
+  return {
+    resource: associationResource(association),
+    key: target,
+    message: `Pod Identity association ${association.associationId} (${serviceAccount}) chains from role ${association.roleArn} to target role ${target} in account ${account}, which this audit cannot read, so the second hop's trust is unverified.`,
+    evidence: { roleArn: association.roleArn, targetRoleArn: target, targetAccount: account },
+    remediation: `In account ${account}, check that the trust policy of ${target} allows sts:AssumeRole and sts:TagSession for ${association.roleArn}${association.externalId === undefined ? '' : ` with "StringEquals": {"sts:ExternalId": "${association.externalId}"}`}, and that ${association.roleArn} has an identity policy allowing those actions on it; or run irsa-auditor with read access to that account.`,
+  };
+}
 
 function unreadableAccount(
   context: AuditContext,
