@@ -14,6 +14,7 @@ import { p04StaticCredentials } from './p04-static-credentials';
 import { p05PartialMutation } from './p05-partial-mutation';
 import { p06TokenAudience } from './p06-token-audience';
 import { p07PodIdentityAssociationChanged } from './p07-pod-identity-association-changed';
+import { p08PodIdentityAgentReach } from './p08-pod-identity-agent-reach';
 import { s01RoleArnAnnotation } from './s01-role-arn-annotation';
 import { s02RoleExists } from './s02-role-exists';
 import { s03RolePath } from './s03-role-path';
@@ -101,6 +102,7 @@ export const CHECKS: readonly Check[] = buildRegistry([
   p05PartialMutation,
   p06TokenAudience,
   p07PodIdentityAssociationChanged,
+  p08PodIdentityAgentReach,
   a01StaleOidcProvider,
   a02OidcProviderQuota,
   x01ClusterUnreachable,

@@ -126,6 +126,10 @@ export interface Pod {
   readonly creationTimestamp?: string;
   readonly phase?: string;
   readonly owner?: OwnerReference;
+  /** `spec.nodeName`: where the pod was scheduled (`fargate-...` on Fargate); absent while pending. */
+  readonly nodeName?: string;
+  /** `spec.hostNetwork`: the pod shares the node's network, and reaches its instance metadata directly. */
+  readonly hostNetwork?: boolean;
   readonly containers: readonly Container[];
   readonly tokenVolumes: readonly ProjectedTokenVolume[];
 }

@@ -21,6 +21,7 @@ import {
   isObject,
   type JsonObject,
   optionalArray,
+  optionalBoolean,
   optionalNumber,
   optionalObject,
   optionalString,
@@ -98,6 +99,8 @@ export function parsePod(value: unknown, path: string): Pod {
   const tokenVolumes = optionalArray(spec, 'volumes', specPath).flatMap((item, index) =>
     tokenVolumesOf(item, at(at(specPath, 'volumes'), index)),
   );
+  const nodeName = optionalString(spec, 'nodeName', specPath);
+  const hostNetwork = optionalBoolean(spec, 'hostNetwork', specPath);
   const status = optionalObject(object, 'status', path);
   const phase = status === undefined ? undefined : optionalString(status, 'phase', at(path, 'status'));
   const metadataObject = asObject(object.metadata, at(path, 'metadata'));
@@ -117,6 +120,8 @@ export function parsePod(value: unknown, path: string): Pod {
     ...(metadata.creationTimestamp === undefined ? {} : { creationTimestamp: metadata.creationTimestamp }),
     ...(phase === undefined ? {} : { phase }),
     ...(owner === undefined ? {} : { owner }),
+    ...(nodeName === undefined || nodeName === '' ? {} : { nodeName }),
+    ...(hostNetwork === true ? { hostNetwork } : {}),
     containers,
     tokenVolumes,
   };

@@ -88,6 +88,7 @@ describe('live audit against moto_server and the fake Kubernetes API server', ()
     expect(capture.code).toBe(0);
     expect((await readdir(out)).sort()).toEqual(
       [
+        'account-summary.json',
         'cluster.json',
         'clusters.json',
         'mutatingwebhookconfigurations.json',

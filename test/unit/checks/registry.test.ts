@@ -50,6 +50,7 @@ describe('check registry', () => {
       'IRSA-P05',
       'IRSA-P06',
       'IRSA-P07',
+      'IRSA-P08',
       'IRSA-A01',
       'IRSA-A02',
       'IRSA-X01',

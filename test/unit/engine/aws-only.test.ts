@@ -59,6 +59,7 @@ describe('auditCluster with aws-only collection', () => {
       'IRSA-P05',
       'IRSA-P06',
       'IRSA-P07',
+      'IRSA-P08',
       'IRSA-S01',
       'IRSA-S02',
       'IRSA-S03',

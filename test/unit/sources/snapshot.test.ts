@@ -84,6 +84,27 @@ describe('loadSnapshot', () => {
     expect(state.podIdentityAssociations).toBeUndefined();
   });
 
+  it('keeps where each pod runs: its node, and whether it shares the node network', async () => {
+    copy = await copyExample('healthy');
+    const pods = await exampleItems('healthy', 'pods.json');
+    const onHostNetwork = pods.map((pod) =>
+      (pod.metadata as { name: string }).name === 'orders-api-74b6c9d8f5-sd79v'
+        ? { ...pod, spec: { ...(pod.spec as object), hostNetwork: true } }
+        : pod,
+    );
+    await copy.writeJson('pods.json', { apiVersion: 'v1', kind: 'List', items: onHostNetwork });
+
+    const state = await loadSnapshot(copy.directory);
+
+    // examples/healthy/pods.json: spec.nodeName as kubectl printed it.
+    expect(state.pods.find((pod) => pod.name === 'orders-api-74b6c9d8f5-9j5gf')?.nodeName).toBe(
+      'ip-10-42-11-87.eu-west-1.compute.internal',
+    );
+    expect(state.pods.filter((pod) => pod.hostNetwork === true).map((pod) => pod.name)).toEqual([
+      'orders-api-74b6c9d8f5-sd79v',
+    ]);
+  });
+
   it('reads pod identity associations when the optional file is present', async () => {
     copy = await copyExample('healthy');
     await copy.writeJson('pod-identity-associations.json', {
