@@ -9,9 +9,11 @@ import type {
   Collection,
   CollectionError,
   IamRole,
+  InstanceProfile,
   MalformedObject,
   MutatingWebhookConfiguration,
   Namespace,
+  NodeInstance,
   OidcProvider,
   Pod,
   PodIdentityAssociation,
@@ -22,6 +24,8 @@ import {
   parseAccountCluster,
   parseAccountSummary,
   parseCluster,
+  parseInstanceProfile,
+  parseNodeInstance,
   parseOidcProvider,
   parsePodIdentityAssociation,
   parseRole,
@@ -44,6 +48,8 @@ interface ListRecords {
   readonly namespaces: Namespace;
   readonly podIdentityAssociations: PodIdentityAssociation;
   readonly accountClusters: AccountCluster;
+  readonly nodeInstances: NodeInstance;
+  readonly instanceProfiles: InstanceProfile;
 }
 
 /** The list-shaped parts of a ClusterState. */
@@ -73,6 +79,8 @@ export const LIST_PARTS: { readonly [P in ListPart]: PartSpec<P> } = {
     parse: parsePodIdentityAssociation,
   },
   accountClusters: { member: 'clusters', kind: 'Cluster', parse: parseAccountCluster },
+  nodeInstances: { member: 'Instances', kind: 'Instance', parse: parseNodeInstance },
+  instanceProfiles: { member: 'InstanceProfiles', kind: 'InstanceProfile', parse: parseInstanceProfile },
 };
 
 type Lists = { -readonly [P in ListPart]?: ListRecords[P][] };
@@ -181,6 +189,8 @@ export class ClusterStateAssembler {
         ? {}
         : { podIdentityAssociations: lists.podIdentityAssociations }),
       ...(lists.accountClusters === undefined ? {} : { accountClusters: lists.accountClusters }),
+      ...(lists.nodeInstances === undefined ? {} : { nodeInstances: lists.nodeInstances }),
+      ...(lists.instanceProfiles === undefined ? {} : { instanceProfiles: lists.instanceProfiles }),
       ...(this.accountQuotas === undefined ? {} : { accountQuotas: this.accountQuotas }),
       ...(this.webhookProbes === undefined ? {} : { webhookProbes: this.webhookProbes }),
       readableAccounts: [...accounts].filter((account) => account !== ''),

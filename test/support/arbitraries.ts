@@ -226,9 +226,49 @@ export const LIST_MEMBERS = {
   namespaces: 'items',
   podIdentityAssociations: 'associations',
   accountClusters: 'clusters',
+  nodeInstances: 'Instances',
+  instanceProfiles: 'InstanceProfiles',
 } as const satisfies Partial<Record<SnapshotPart, string>>;
 
 export type ListPart = keyof typeof LIST_MEMBERS;
+
+// Items of the optional files the examples do not have, as `aws ec2 describe-instances` and
+// `aws iam list-instance-profiles` print them.
+const VALID_INSTANCES = [
+  {
+    InstanceId: 'i-0a1b2c3d4e5f60718',
+    PrivateDnsName: 'ip-10-42-11-87.eu-west-1.compute.internal',
+    IamInstanceProfile: {
+      Arn: `arn:aws:iam::${ACCOUNT}:instance-profile/platform-prod-node`,
+      Id: 'AIPAEXAMPLE1',
+    },
+    MetadataOptions: {
+      State: 'applied',
+      HttpTokens: 'required',
+      HttpPutResponseHopLimit: 2,
+      HttpEndpoint: 'enabled',
+    },
+  },
+  {
+    InstanceId: 'i-0f9e8d7c6b5a49382',
+    PrivateDnsName: 'ip-10-42-12-14.eu-west-1.compute.internal',
+    MetadataOptions: {
+      State: 'applied',
+      HttpTokens: 'optional',
+      HttpPutResponseHopLimit: 1,
+      HttpEndpoint: 'enabled',
+    },
+  },
+];
+const VALID_PROFILES = [
+  {
+    InstanceProfileName: 'platform-prod-node',
+    Arn: `arn:aws:iam::${ACCOUNT}:instance-profile/platform-prod-node`,
+    Roles: [
+      { RoleName: 'platform-prod-node-role', Arn: `arn:aws:iam::${ACCOUNT}:role/platform-prod-node-role` },
+    ],
+  },
+];
 
 const VALID_ASSOCIATIONS = [
   {
@@ -296,6 +336,12 @@ function damagedList(
   return { items, pristine };
 }
 
+const VALID_POOLS: Partial<Record<ListPart, readonly unknown[]>> = {
+  podIdentityAssociations: VALID_ASSOCIATIONS,
+  nodeInstances: VALID_INSTANCES,
+  instanceProfiles: VALID_PROFILES,
+};
+
 const listOf = (document: unknown, member: string): readonly unknown[] => {
   const list = isPlainObject(document) ? document[member] : undefined;
   return Array.isArray(list) ? list : [];
@@ -314,6 +360,8 @@ export const damagedSnapshot: fc.Arbitrary<DamagedSnapshot> = fc
       namespaces: fc.option(itemPlan, { nil: undefined }),
       podIdentityAssociations: fc.option(itemPlan, { nil: undefined }),
       accountClusters: fc.option(itemPlan, { nil: undefined }),
+      nodeInstances: fc.option(itemPlan, { nil: undefined }),
+      instanceProfiles: fc.option(itemPlan, { nil: undefined }),
     }),
     clusterMutations: fc.oneof(
       { weight: 4, arbitrary: fc.constant<Mutation[]>([]) },
@@ -331,7 +379,7 @@ export const damagedSnapshot: fc.Arbitrary<DamagedSnapshot> = fc
       const plan = plans[part];
       if (plan === undefined) continue;
       const member = LIST_MEMBERS[part];
-      const pool = part === 'podIdentityAssociations' ? VALID_ASSOCIATIONS : listOf(base[part], member);
+      const pool = VALID_POOLS[part] ?? listOf(base[part], member);
       const list = damagedList(pool, plan);
       lists[part] = list;
       documents[part] = { ...(isPlainObject(base[part]) ? base[part] : {}), [member]: list.items };

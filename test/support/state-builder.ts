@@ -6,8 +6,10 @@ import type {
   ClusterState,
   Container,
   IamRole,
+  InstanceProfile,
   MutatingWebhook,
   MutatingWebhookConfiguration,
+  NodeInstance,
   Pod,
   PodIdentityAssociation,
   ServiceAccount,
@@ -367,3 +369,24 @@ export function ordersApiAssociation(
     ...overrides,
   };
 }
+
+/** The node a fixture puts its pods on (`{ nodeName: NODE_NAME }`). */
+export const NODE_NAME = 'ip-10-42-11-87.eu-west-1.compute.internal';
+export const NODE_ROLE_ARN = roleArn('platform-prod-node-role');
+const NODE_PROFILE_ARN = `arn:aws:iam::${ACCOUNT}:instance-profile/platform-prod-node`;
+
+/** A node of the cluster as DescribeInstances shows it, with the given metadata options. */
+export function nodeInstance(options: Partial<NodeInstance> = {}): NodeInstance {
+  return {
+    instanceId: 'i-0a1b2c3d4e5f60718',
+    nodeName: NODE_NAME,
+    httpTokens: 'required',
+    hopLimit: 2,
+    httpEndpoint: 'enabled',
+    instanceProfileArn: NODE_PROFILE_ARN,
+    ...options,
+  };
+}
+
+/** The instance profile of `nodeInstance()`, whose role is NODE_ROLE_ARN. */
+export const NODE_PROFILE: InstanceProfile = { arn: NODE_PROFILE_ARN, roleArns: [NODE_ROLE_ARN] };

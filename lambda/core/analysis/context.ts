@@ -30,6 +30,7 @@ import {
   ROLE_ARN_ANNOTATION,
   serviceAccountSubject,
 } from './eks-conventions';
+import { NodeIndex } from './node-reach';
 import { type PodInjection, podCarriesRoleArn, podInjection } from './pod-injection';
 
 export interface AuditOptions {
@@ -97,6 +98,8 @@ export class AuditContext {
   readonly podsInScope: readonly Pod[];
   /** The same pods, in the same order, with their webhook injection and identity. */
   readonly auditedPods: readonly AuditedPod[];
+  /** The cluster's EC2 nodes, for what a pod reaches through the instance metadata service. */
+  readonly nodes: NodeIndex;
   /** ServiceAccounts in scope with a Pod Identity association and no IRSA annotation. */
   readonly podIdentityServiceAccounts: readonly ServiceAccount[];
   readonly webhook: LocatedWebhook | undefined;
@@ -202,6 +205,7 @@ export class AuditContext {
     }
     this.podsInScope = podsInScope;
     this.auditedPods = auditedPods;
+    this.nodes = new NodeIndex(state.nodeInstances, state.instanceProfiles);
 
     for (const role of state.roles) {
       this.rolesByArn.set(role.arn, role);

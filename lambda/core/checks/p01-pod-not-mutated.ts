@@ -15,6 +15,7 @@ import {
   TOKEN_VOLUME,
 } from '../analysis/eks-conventions';
 import { selectorMatches } from '../analysis/label-selector';
+import { fallbackClause } from '../analysis/node-reach';
 import type { ContainerInjection } from '../analysis/pod-injection';
 import { howToRecreatePod } from '../analysis/remediation';
 import type { Check } from './check';
@@ -69,6 +70,7 @@ export const p01PodNotMutated: Check = {
           ? NO_NAMES
           : injection.containers.filter((c) => c.skipped).map((c) => c.container.name);
       const resource = { kind: 'Pod', namespace: pod.namespace, name: pod.name };
+      const reach = context.nodes.reach(pod);
       const evidence = {
         serviceAccount: pod.serviceAccountName,
         roleArnAnnotation: irsa?.annotation ?? null,
@@ -79,6 +81,9 @@ export const p01PodNotMutated: Check = {
         skippedContainers,
         skipContainersAnnotation: pod.annotations[SKIP_CONTAINERS_ANNOTATION] ?? null,
         skipContainersProblem: injection.skipContainersProblem,
+        // What the pod falls back to: its node's role through IMDS, when the nodes were read.
+        nodeRoleReachable: reach.status === 'unknown' ? null : reach.status === 'reachable',
+        nodeRoleArn: reach.status === 'unknown' ? null : (reach.roleArn ?? null),
       };
       // The webhook adds the pod's volume even when it skips every container, so exemption comes first.
       // The webhook itself ignores the skip label: only an objectSelector on it (EKS has one) skips the pod.
@@ -104,6 +109,7 @@ export const p01PodNotMutated: Check = {
         continue;
       }
       const webhook = context.webhook?.configuration.name ?? 'the pod identity webhook';
+      const fallback = fallbackClause(reach);
       const skipNote =
         injection.skipContainersProblem === undefined && !injection.skipLabel
           ? ''
@@ -126,8 +132,8 @@ export const p01PodNotMutated: Check = {
         yield {
           resource,
           message: podIdentity
-            ? `Pod ${pod.namespace}/${pod.name} uses ServiceAccount ${pod.serviceAccountName} (${identityOf(audited)}) but was never mutated: no container has ${ENV_POD_IDENTITY_URI}${irsa === undefined ? '' : ` or ${ENV_TOKEN_FILE}`}, and the pod has no ${POD_IDENTITY_VOLUME} volume, so it runs with the node's IAM role.${skipNote}`
-            : `Pod ${pod.namespace}/${pod.name} uses ServiceAccount ${pod.serviceAccountName} (role ${irsa?.annotation}) but was never mutated: no container has ${ENV_TOKEN_FILE} or a mount at ${TOKEN_DIRECTORY}, and the pod has no ${TOKEN_VOLUME} volume, so it runs with the node's IAM role.${skipNote}`,
+            ? `Pod ${pod.namespace}/${pod.name} uses ServiceAccount ${pod.serviceAccountName} (${identityOf(audited)}) but was never mutated: no container has ${ENV_POD_IDENTITY_URI}${irsa === undefined ? '' : ` or ${ENV_TOKEN_FILE}`}, and the pod has no ${POD_IDENTITY_VOLUME} volume, ${fallback}.${skipNote}`
+            : `Pod ${pod.namespace}/${pod.name} uses ServiceAccount ${pod.serviceAccountName} (role ${irsa?.annotation}) but was never mutated: no container has ${ENV_TOKEN_FILE} or a mount at ${TOKEN_DIRECTORY}, and the pod has no ${TOKEN_VOLUME} volume, ${fallback}.${skipNote}`,
           evidence,
           remediation: `Make sure ${webhook} works (fix any IRSA-W finding first), then re-create the pod: ${recreate}${skipFix}.`,
         };
@@ -166,7 +172,7 @@ export const p01PodNotMutated: Check = {
       const recreateStep = `${steps.length === 0 ? '' : 'then '}re-create the pod: ${recreate}`;
       yield {
         resource,
-        message: `Pod ${pod.namespace}/${pod.name} uses ServiceAccount ${pod.serviceAccountName} (${identityOf(audited)}) but no container has working credentials: ${clauses.join('; ')}${neverRan}. The AWS SDK needs both ${needs}, so the pod runs with the node's IAM role.${skipNote}`,
+        message: `Pod ${pod.namespace}/${pod.name} uses ServiceAccount ${pod.serviceAccountName} (${identityOf(audited)}) but no container has working credentials: ${clauses.join('; ')}${neverRan}. The AWS SDK needs both ${needs}, ${fallback.replace(/^so it /, 'so the pod ')}.${skipNote}`,
         evidence: {
           ...evidence,
           containerCredentials: Object.fromEntries(

@@ -15,6 +15,7 @@ import { p05PartialMutation } from './p05-partial-mutation';
 import { p06TokenAudience } from './p06-token-audience';
 import { p07PodIdentityAssociationChanged } from './p07-pod-identity-association-changed';
 import { p08PodIdentityAgentReach } from './p08-pod-identity-agent-reach';
+import { p09NodeRoleReachable } from './p09-node-role-reachable';
 import { s01RoleArnAnnotation } from './s01-role-arn-annotation';
 import { s02RoleExists } from './s02-role-exists';
 import { s03RolePath } from './s03-role-path';
@@ -103,6 +104,7 @@ export const CHECKS: readonly Check[] = buildRegistry([
   p06TokenAudience,
   p07PodIdentityAssociationChanged,
   p08PodIdentityAgentReach,
+  p09NodeRoleReachable,
   a01StaleOidcProvider,
   a02OidcProviderQuota,
   x01ClusterUnreachable,

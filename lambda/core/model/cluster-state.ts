@@ -204,6 +204,26 @@ export interface PodIdentityAssociation {
   readonly modifiedAt?: string;
 }
 
+/** An EC2 instance that is a node of the cluster (DescribeInstances), as far as pods can reach its role. */
+export interface NodeInstance {
+  readonly instanceId: string;
+  /** `PrivateDnsName`: the name of the node on EKS, and a pod's `spec.nodeName`. */
+  readonly nodeName: string;
+  /** `MetadataOptions.HttpTokens`: `required` (IMDSv2 only) or `optional` (IMDSv1 allowed). */
+  readonly httpTokens?: string;
+  /** `MetadataOptions.HttpPutResponseHopLimit`: 1 keeps IMDSv2 tokens from reaching pods on their own network. */
+  readonly hopLimit?: number;
+  /** `MetadataOptions.HttpEndpoint`: `disabled` turns the instance metadata service off. */
+  readonly httpEndpoint?: string;
+  readonly instanceProfileArn?: string;
+}
+
+/** An IAM instance profile (GetInstanceProfile / ListInstanceProfiles): the role a node's credentials are. */
+export interface InstanceProfile {
+  readonly arn: string;
+  readonly roleArns: readonly string[];
+}
+
 /** IAM's quotas of the cluster's account, from GetAccountSummary's SummaryMap. */
 export interface AccountQuotas {
   /** The largest trust policy IAM accepts, in characters without whitespace (2,048 by default, up to 8,192). */
@@ -235,6 +255,8 @@ export type ResourceType =
   | 'podIdentityAssociations'
   | 'accountClusters'
   | 'accountQuotas'
+  | 'nodeInstances'
+  | 'instanceProfiles'
   | 'webhookProbes';
 
 /** What the audit lists from the API server: none of it can be read when the cluster cannot be reached. */
@@ -291,6 +313,10 @@ export interface ClusterState {
   readonly namespaces?: readonly Namespace[];
   readonly podIdentityAssociations?: readonly PodIdentityAssociation[];
   readonly accountClusters?: readonly AccountCluster[];
+  /** The cluster's EC2 nodes; undefined when they were not read (then reachability of node roles is unknown). */
+  readonly nodeInstances?: readonly NodeInstance[];
+  /** The instance profiles of those nodes, for their roles. */
+  readonly instanceProfiles?: readonly InstanceProfile[];
   /** The account's IAM quotas; undefined when they were not read (then IAM's defaults apply). */
   readonly accountQuotas?: AccountQuotas;
   /** Dry-run probes of the webhook; undefined when the probe did not run (offline, or without --probe). */

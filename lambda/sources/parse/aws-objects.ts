@@ -5,6 +5,8 @@ import type {
   AccountQuotas,
   ClusterInfo,
   IamRole,
+  InstanceProfile,
+  NodeInstance,
   OidcProvider,
   PodIdentityAssociation,
 } from '../../core/model/cluster-state';
@@ -14,6 +16,7 @@ import { parseCertificateBundle } from './certificates';
 import {
   asObject,
   at,
+  optionalArray,
   optionalBoolean,
   optionalNumber,
   optionalObject,
@@ -88,6 +91,36 @@ export function parseRole(value: unknown, path: string): IamRole {
     ...('policy' in parsed ? { trustPolicy: parsed.policy } : { trustPolicyError: parsed.error }),
     trustPolicySize: trustPolicySize(document),
   };
+}
+
+/** One instance of DescribeInstances (`Reservations[].Instances[]`). */
+export function parseNodeInstance(value: unknown, path: string): NodeInstance {
+  const instance = asObject(value, path);
+  const options = optionalObject(instance, 'MetadataOptions', path);
+  const optionsPath = at(path, 'MetadataOptions');
+  const profile = optionalObject(instance, 'IamInstanceProfile', path);
+  const fields = {
+    httpTokens: options === undefined ? undefined : optionalString(options, 'HttpTokens', optionsPath),
+    hopLimit:
+      options === undefined ? undefined : optionalNumber(options, 'HttpPutResponseHopLimit', optionsPath),
+    httpEndpoint: options === undefined ? undefined : optionalString(options, 'HttpEndpoint', optionsPath),
+    instanceProfileArn:
+      profile === undefined ? undefined : optionalString(profile, 'Arn', at(path, 'IamInstanceProfile')),
+  };
+  return {
+    instanceId: requiredString(instance, 'InstanceId', path),
+    nodeName: requiredString(instance, 'PrivateDnsName', path),
+    ...Object.fromEntries(Object.entries(fields).filter(([, field]) => field !== undefined)),
+  };
+}
+
+/** One instance profile, as GetInstanceProfile's `InstanceProfile` or an item of ListInstanceProfiles. */
+export function parseInstanceProfile(value: unknown, path: string): InstanceProfile {
+  const profile = asObject(value, path);
+  const roles = optionalArray(profile, 'Roles', path).map((role, index) =>
+    requiredString(asObject(role, at(at(path, 'Roles'), index)), 'Arn', at(at(path, 'Roles'), index)),
+  );
+  return { arn: requiredString(profile, 'Arn', path), roleArns: roles };
 }
 
 /** The output of GetAccountSummary (`aws iam get-account-summary`): the quotas the checks use from its SummaryMap. */

@@ -21,6 +21,8 @@ export const SNAPSHOT_FILES = {
   namespaces: { file: 'namespaces.json', required: false },
   podIdentityAssociations: { file: 'pod-identity-associations.json', required: false },
   accountClusters: { file: 'clusters.json', required: false },
+  nodeInstances: { file: 'instances.json', required: false },
+  instanceProfiles: { file: 'instance-profiles.json', required: false },
   accountSummary: { file: 'account-summary.json', required: false },
 } as const;
 

@@ -51,6 +51,7 @@ describe('check registry', () => {
       'IRSA-P06',
       'IRSA-P07',
       'IRSA-P08',
+      'IRSA-P09',
       'IRSA-A01',
       'IRSA-A02',
       'IRSA-X01',

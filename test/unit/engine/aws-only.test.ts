@@ -60,6 +60,7 @@ describe('auditCluster with aws-only collection', () => {
       'IRSA-P06',
       'IRSA-P07',
       'IRSA-P08',
+      'IRSA-P09',
       'IRSA-S01',
       'IRSA-S02',
       'IRSA-S03',

@@ -25,6 +25,8 @@ const KIND_OF: Record<ListPart, string> = {
   namespaces: 'Namespace',
   podIdentityAssociations: 'PodIdentityAssociation',
   accountClusters: 'Cluster',
+  nodeInstances: 'Instance',
+  instanceProfiles: 'InstanceProfile',
 };
 
 const TRUST_POLICY_PATH = /^\$\.Roles\[(\d+)\]\.AssumeRolePolicyDocument$/;
