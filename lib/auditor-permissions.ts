@@ -82,11 +82,17 @@ export function collectionStatements(stack: Stack, scope: CollectionScope = {}):
     {
       statement: allowStatement(
         'ListWithoutResourceLevelPermissions',
-        ['eks:ListClusters', 'iam:ListOpenIDConnectProviders', 'iam:ListRoles', 'iam:GetAccountSummary'],
+        [
+          'eks:ListClusters',
+          'iam:ListOpenIDConnectProviders',
+          'iam:ListRoles',
+          'iam:GetAccountSummary',
+          'ec2:DescribeInstances',
+        ],
         ['*'],
       ),
       wildcardReason:
-        'eks:ListClusters, iam:ListOpenIDConnectProviders, iam:ListRoles and iam:GetAccountSummary (the trust policy size quota, IRSA-S14) have no resource-level permissions (the Service Authorization Reference lists no resource type for them), so "*" is the only valid Resource',
+        'eks:ListClusters, iam:ListOpenIDConnectProviders, iam:ListRoles, iam:GetAccountSummary (the trust policy size quota, IRSA-S14) and ec2:DescribeInstances (the nodes\' metadata options, IRSA-P01 and IRSA-P09) have no resource-level permissions (the Service Authorization Reference lists no resource type for them), so "*" is the only valid Resource',
     },
     {
       // IRSA-A01 compares the OIDC providers with the issuers of every cluster of the account, so every
@@ -153,6 +159,15 @@ export function collectionStatements(stack: Stack, scope: CollectionScope = {}):
       statement: allowStatement('ReadRoles', ['iam:GetRole'], [iamArn('role')]),
       wildcardReason:
         'ServiceAccount annotations and pod identity associations may name any role of the account; names are only known at run time; limited to this account',
+    },
+    {
+      statement: allowStatement(
+        'ReadNodeInstanceProfiles',
+        ['iam:GetInstanceProfile'],
+        [iamArn('instance-profile')],
+      ),
+      wildcardReason:
+        'the nodes DescribeInstances returns may use any instance profile of the account; names are only known at run time; limited to this account',
     },
   );
   return statements;

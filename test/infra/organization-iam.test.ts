@@ -30,6 +30,8 @@ const COLLECTION_ACTIONS = [
   'iam:GetRole',
   'iam:ListRoles',
   'iam:GetAccountSummary',
+  'iam:GetInstanceProfile',
+  'ec2:DescribeInstances',
 ];
 const STEPS = ['discover', 'auditTarget', 'aggregate'] as const;
 type Step = (typeof STEPS)[number];
@@ -279,7 +281,7 @@ describe('the member role', () => {
     // Assess
     for (const resource of scoped)
       expect(resource).toMatch(
-        /^arn:<AWS::Partition>:(eks:(eu-west-1|us-east-1)|iam:):<AWS::AccountId>:(cluster|podidentityassociation|role|oidc-provider)\//,
+        /^arn:<AWS::Partition>:(eks:(eu-west-1|us-east-1)|iam:):<AWS::AccountId>:(cluster|podidentityassociation|role|oidc-provider|instance-profile)\//,
       );
     expect(scoped.filter((resource) => resource.includes(':eks:eu-west-1:')).length).toBeGreaterThan(0);
     expect(scoped.filter((resource) => resource.includes(':eks:us-east-1:')).length).toBeGreaterThan(0);
@@ -290,6 +292,7 @@ describe('the member role', () => {
         .flatMap(({ actions }) => actions)
         .sort(),
     ).toEqual([
+      'ec2:DescribeInstances',
       'eks:ListClusters',
       'iam:GetAccountSummary',
       'iam:ListOpenIDConnectProviders',

@@ -1,5 +1,6 @@
 import type { AuditContext } from '../analysis/context';
 import { ENV_POD_IDENTITY_URI, FINISHED_POD_PHASES } from '../analysis/eks-conventions';
+import { fallbackClause } from '../analysis/node-reach';
 import { howToRecreatePod } from '../analysis/remediation';
 import type { Container, Pod } from '../model/cluster-state';
 import type { Check, FindingDraft } from './check';
@@ -60,12 +61,18 @@ function fargateDraft(pod: Pod): FindingDraft {
   };
 }
 
-function proxyDraft(pod: Pod, proxied: ReturnType<typeof proxiedContainers>): FindingDraft {
+function proxyDraft(
+  context: AuditContext,
+  pod: Pod,
+  proxied: ReturnType<typeof proxiedContainers>,
+): FindingDraft {
   const names = proxied.map(({ container }) => container.name);
+  // The SDKs' default chain goes on to the instance metadata service when the container provider fails.
+  const fallback = fallbackClause(context.nodes.reach(pod)).replace(/^so it /, 'so the pod ');
   return {
     resource: { kind: 'Pod', namespace: pod.namespace, name: pod.name },
     key: 'proxy',
-    message: `Container ${names.join(', ')} of pod ${pod.namespace}/${pod.name} sets ${proxied[0]?.proxy} without ${AGENT_ADDRESSES[0]} in NO_PROXY${proxied[0]?.noProxy === '' ? '' : ` ("${proxied[0]?.noProxy}")`}, so the AWS SDK sends its credential requests for the EKS Pod Identity agent to the proxy, which cannot reach the node's link-local agent: the pod gets no credentials.`,
+    message: `Container ${names.join(', ')} of pod ${pod.namespace}/${pod.name} sets ${proxied[0]?.proxy} without ${AGENT_ADDRESSES[0]} in NO_PROXY${proxied[0]?.noProxy === '' ? '' : ` ("${proxied[0]?.noProxy}")`}, so the AWS SDK sends its credential requests for the EKS Pod Identity agent to the proxy, which cannot reach the node's link-local agent: the pod gets no Pod Identity credentials, ${fallback}.`,
     evidence: {
       containers: names,
       proxyVariables: [...new Set(proxied.map(({ proxy }) => proxy))],
@@ -97,7 +104,7 @@ export const p08PodIdentityAgentReach: Check = {
         continue;
       }
       const proxied = proxiedContainers(pod);
-      if (proxied.length > 0) yield proxyDraft(pod, proxied);
+      if (proxied.length > 0) yield proxyDraft(context, pod, proxied);
     }
   },
 };

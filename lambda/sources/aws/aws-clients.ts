@@ -1,5 +1,6 @@
 // The AWS SDK clients of one account and region, built once and shared by every collection of a run.
 
+import { EC2Client } from '@aws-sdk/client-ec2';
 import { EKSClient, type EKSClientConfig } from '@aws-sdk/client-eks';
 import { IAMClient } from '@aws-sdk/client-iam';
 import { STSClient } from '@aws-sdk/client-sts';
@@ -20,6 +21,8 @@ export interface AwsClientOptions {
 export interface AwsClients {
   readonly eks: EKSClient;
   readonly iam: IAMClient;
+  /** DescribeInstances of the cluster's nodes (their metadata options). */
+  readonly ec2: EC2Client;
   readonly sts: STSClient;
   readonly region: string;
 }
@@ -40,6 +43,7 @@ export function createAwsClients(options: AwsClientOptions): AwsClients {
   return {
     eks: new EKSClient(config),
     iam: new IAMClient(config),
+    ec2: new EC2Client(config),
     sts: new STSClient(config),
     region: options.region,
   };

@@ -1,15 +1,16 @@
 // Collects the AWS half of a cluster's state as raw API objects, shaped like the §3 snapshot files, so
 // the live audit and `irsa-audit snapshot` share one path: collect raw, then parse with sources/parse.
 
+import { paginateDescribeInstances } from '@aws-sdk/client-ec2';
 import {
   DescribeClusterCommand,
   DescribePodIdentityAssociationCommand,
-  type EKSClient,
   paginateListClusters,
   paginateListPodIdentityAssociations,
 } from '@aws-sdk/client-eks';
 import {
   GetAccountSummaryCommand,
+  GetInstanceProfileCommand,
   GetOpenIDConnectProviderCommand,
   GetRoleCommand,
   ListOpenIDConnectProvidersCommand,
@@ -36,7 +37,9 @@ export type AwsResource =
   | 'roles'
   | 'podIdentityAssociations'
   | 'accountClusters'
-  | 'accountQuotas';
+  | 'accountQuotas'
+  | 'nodeInstances'
+  | 'instanceProfiles';
 
 /** The AWS half of one cluster's state, as raw JSON-ready API objects plus what could not be read. */
 export interface AwsCollection {
@@ -54,6 +57,10 @@ export interface AwsCollection {
   readonly accountClusters?: readonly unknown[];
   /** GetAccountSummary's output `{SummaryMap}` for the cluster's account; undefined when it could not be read. */
   readonly accountSummary?: unknown;
+  /** DescribeInstances' instances tagged for the cluster; undefined when they could not all be read. */
+  readonly nodeInstances?: readonly unknown[];
+  /** GetInstanceProfile `.InstanceProfile` of each node's profile; undefined when they could not all be read. */
+  readonly instanceProfiles?: readonly unknown[];
   readonly errors: readonly CollectionError[];
   /** Operations issued per API (`iam:GetRole` → 7); the SDK's retries of one operation are not counted. */
   readonly requestCounts: Readonly<Record<string, number>>;
@@ -173,6 +180,7 @@ const DEFAULT_CONCURRENCY = 8;
 const LIST_ROLES_PAGE_SIZE = 1000;
 const LIST_CLUSTERS_PAGE_SIZE = 100;
 const LIST_ASSOCIATIONS_PAGE_SIZE = 100;
+const DESCRIBE_INSTANCES_PAGE_SIZE = 1000;
 
 /** Counts and bounds every SDK call of one collection, and records the first failure of each resource. */
 class Collector {
@@ -225,24 +233,35 @@ export async function collectAws(clients: AwsClients, options: CollectAwsOptions
   const roles = cache.rolesOf(accountId);
 
   const associations = collectPodIdentityAssociations(collector, options.clusterName);
-  const [oidcProviders, accountClusters, podIdentityAssociations, wanted, trusting, accountSummary] =
-    await Promise.all([
-      collectOidcProviders(collector, cache, accountId),
-      collectAccountClusters(collector, cache, stringMember(cluster, 'name') ?? options.clusterName, cluster),
-      associations,
-      // Pod Identity roles are only known once the associations are read, and must be audited too (S13).
-      associations.then((found) =>
-        roles.lookUp(
-          collector,
-          roleNamesIn(accountId, [...options.roleArns, ...(found ?? []).flatMap(roleArnOfAssociation)]),
-        ),
+  const nodes = collectNodeInstances(collector, stringMember(cluster, 'name') ?? options.clusterName);
+  const [
+    oidcProviders,
+    accountClusters,
+    podIdentityAssociations,
+    wanted,
+    trusting,
+    accountSummary,
+    nodeInstances,
+    instanceProfiles,
+  ] = await Promise.all([
+    collectOidcProviders(collector, cache, accountId),
+    collectAccountClusters(collector, cache, stringMember(cluster, 'name') ?? options.clusterName, cluster),
+    associations,
+    // Pod Identity roles are only known once the associations are read, and must be audited too (S13).
+    associations.then((found) =>
+      roles.lookUp(
+        collector,
+        roleNamesIn(accountId, [...options.roleArns, ...(found ?? []).flatMap(roleArnOfAssociation)]),
       ),
-      options.rolesTrustingIssuer === true ? rolesTrusting(collector, roles, cluster) : [],
-      cache.accountSummary(accountId, collector.call, collector.clients.iam).catch((error: unknown) => {
-        collector.fail('accountQuotas', error);
-        return undefined;
-      }),
-    ]);
+    ),
+    options.rolesTrustingIssuer === true ? rolesTrusting(collector, roles, cluster) : [],
+    cache.accountSummary(accountId, collector.call, collector.clients.iam).catch((error: unknown) => {
+      collector.fail('accountQuotas', error);
+      return undefined;
+    }),
+    nodes,
+    nodes.then((found) => (found === undefined ? undefined : collectInstanceProfiles(collector, found))),
+  ]);
   const byName = new Map<string, unknown>();
   for (const role of [...wanted, ...trusting]) byName.set(stringMember(role, 'RoleName') ?? '', role);
   return {
@@ -253,6 +272,8 @@ export async function collectAws(clients: AwsClients, options: CollectAwsOptions
     ...(podIdentityAssociations === undefined ? {} : { podIdentityAssociations }),
     ...(accountClusters === undefined ? {} : { accountClusters }),
     ...(accountSummary === undefined ? {} : { accountSummary }),
+    ...(nodeInstances === undefined ? {} : { nodeInstances }),
+    ...(instanceProfiles === undefined ? {} : { instanceProfiles }),
     errors: collector.errors(),
     requestCounts: { ...collector.counts },
   };
@@ -267,10 +288,14 @@ export async function listClusterNames(clients: AwsClients): Promise<string[]> {
  * The client with its `send` going through `call`, so that the pages an SDK paginator sends are counted and
  * bounded like every other call of a collection. Everything else (middleware, configuration) is the client's.
  */
-function sendingThrough(client: EKSClient, api: string, call: Call): EKSClient {
+function sendingThrough<C extends { send(command: never): Promise<unknown> }>(
+  client: C,
+  api: string,
+  call: Call,
+): C {
   return Object.create(client, {
-    send: { value: (command: Parameters<EKSClient['send']>[0]) => call(api, () => client.send(command)) },
-  }) as EKSClient;
+    send: { value: (command: never) => call(api, () => client.send(command)) },
+  }) as C;
 }
 
 async function listClusterNamesWith(clients: AwsClients, call: Call = direct): Promise<string[]> {
@@ -443,6 +468,78 @@ async function collectPodIdentityAssociations(
   );
   if (collector.failed('podIdentityAssociations')) return undefined;
   return associations.filter((association) => association !== undefined);
+}
+
+/**
+ * The cluster's EC2 nodes: instances tagged `kubernetes.io/cluster/<name>` (EKS managed node groups, Karpenter
+ * and eksctl tag them so), running or starting, with what IRSA-P01 and IRSA-P09 read of them.
+ */
+async function collectNodeInstances(
+  collector: Collector,
+  clusterName: string,
+): Promise<unknown[] | undefined> {
+  const instances: unknown[] = [];
+  try {
+    const client = sendingThrough(collector.clients.ec2, 'ec2:DescribeInstances', collector.call);
+    for await (const page of paginateDescribeInstances(
+      { client, pageSize: DESCRIBE_INSTANCES_PAGE_SIZE },
+      {
+        Filters: [
+          { Name: 'tag-key', Values: [`kubernetes.io/cluster/${clusterName}`] },
+          { Name: 'instance-state-name', Values: ['pending', 'running'] },
+        ],
+      },
+    )) {
+      for (const reservation of page.Reservations ?? []) {
+        for (const instance of reservation.Instances ?? []) {
+          instances.push(
+            plainJson({
+              InstanceId: instance.InstanceId,
+              PrivateDnsName: instance.PrivateDnsName,
+              ...(instance.MetadataOptions === undefined
+                ? {}
+                : { MetadataOptions: instance.MetadataOptions }),
+              ...(instance.IamInstanceProfile === undefined
+                ? {}
+                : { IamInstanceProfile: instance.IamInstanceProfile }),
+            }),
+          );
+        }
+      }
+    }
+  } catch (error) {
+    collector.fail('nodeInstances', error);
+    return undefined;
+  }
+  return instances;
+}
+
+/** GetInstanceProfile of every profile the nodes use, for their roles. */
+async function collectInstanceProfiles(
+  collector: Collector,
+  instances: readonly unknown[],
+): Promise<unknown[] | undefined> {
+  const names = new Set<string>();
+  for (const instance of instances) {
+    const arn = stringMember((instance as { IamInstanceProfile?: unknown }).IamInstanceProfile, 'Arn');
+    if (arn !== undefined) names.add(arn.slice(arn.lastIndexOf('/') + 1));
+  }
+  const profiles = await Promise.all(
+    [...names].map(async (name) => {
+      try {
+        const output = await collector.call('iam:GetInstanceProfile', () =>
+          collector.clients.iam.send(new GetInstanceProfileCommand({ InstanceProfileName: name })),
+        );
+        return output.InstanceProfile === undefined ? undefined : plainJson(output.InstanceProfile);
+      } catch (error) {
+        // Deleted since the instance started: its role is unknown, which the checks say.
+        if (errorCode(error) !== 'NoSuchEntityException') collector.fail('instanceProfiles', error);
+        return undefined;
+      }
+    }),
+  );
+  if (collector.failed('instanceProfiles')) return undefined;
+  return profiles.filter((profile) => profile !== undefined);
 }
 
 /** The association's role and its target role (role chaining): both are audited (S13). */

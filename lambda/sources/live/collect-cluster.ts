@@ -117,6 +117,8 @@ export async function collectCluster(options: CollectClusterOptions): Promise<Cl
     ['roles', aws.roles],
     ['podIdentityAssociations', aws.podIdentityAssociations],
     ['accountClusters', aws.accountClusters],
+    ['nodeInstances', aws.nodeInstances],
+    ['instanceProfiles', aws.instanceProfiles],
   ];
   for (const [part, items] of lists) {
     if (items === undefined) continue;

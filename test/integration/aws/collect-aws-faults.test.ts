@@ -2,6 +2,7 @@
 // every other call still goes through the real SDK client to moto_server.
 
 import { join } from 'node:path';
+import { DescribeInstancesCommand } from '@aws-sdk/client-ec2';
 import {
   DescribeClusterCommand,
   DescribePodIdentityAssociationCommand,
@@ -322,7 +323,9 @@ describe('collectAws with faults injected by aws-sdk-client-mock over moto_serve
     const clients = createAwsClients({ region: 'eu-west-1', credentials: MOTO_CREDENTIALS });
     const eks = mockClient(clients.eks);
     const iam = mockClient(clients.iam);
-    mocks.push(eks, iam);
+    const ec2 = mockClient(clients.ec2);
+    mocks.push(eks, iam, ec2);
+    ec2.on(DescribeInstancesCommand).resolves({ Reservations: [] });
     eks
       .on(DescribeClusterCommand)
       .resolves({

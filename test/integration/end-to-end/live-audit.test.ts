@@ -91,6 +91,8 @@ describe('live audit against moto_server and the fake Kubernetes API server', ()
         'account-summary.json',
         'cluster.json',
         'clusters.json',
+        'instance-profiles.json',
+        'instances.json',
         'mutatingwebhookconfigurations.json',
         'namespaces.json',
         'oidc-providers.json',
