@@ -156,6 +156,7 @@ describe('the suppressed findings', () => {
         iam5('Resource::arn:<AWS::Partition>:eks:<AWS::Region>:<AWS::AccountId>:cluster/*'),
         iam5('Resource::arn:<AWS::Partition>:eks:<AWS::Region>:<AWS::AccountId>:podidentityassociation/*/*'),
         iam5('Resource::arn:<AWS::Partition>:iam::<AWS::AccountId>:oidc-provider/*'),
+        iam5('Resource::arn:<AWS::Partition>:iam::<AWS::AccountId>:instance-profile/*'),
         iam5('Resource::arn:<AWS::Partition>:iam::<AWS::AccountId>:role/*'),
         iam5('Resource::<Reports.Arn>/reports/*'),
         iam5('Resource::<Reports.Arn>/runs/*'),

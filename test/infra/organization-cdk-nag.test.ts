@@ -161,6 +161,7 @@ describe('the suppressed findings', () => {
         iam5('Resource::arn:<AWS::Partition>:eks:eu-west-1:<AWS::AccountId>:podidentityassociation/*/*'),
         iam5('Resource::arn:<AWS::Partition>:eks:us-east-1:<AWS::AccountId>:podidentityassociation/*/*'),
         iam5('Resource::arn:<AWS::Partition>:iam::<AWS::AccountId>:oidc-provider/*'),
+        iam5('Resource::arn:<AWS::Partition>:iam::<AWS::AccountId>:instance-profile/*'),
         iam5('Resource::arn:<AWS::Partition>:iam::<AWS::AccountId>:role/*'),
       ].sort(),
     );

@@ -12,7 +12,6 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { AwsCredentialIdentity } from '@smithy/types';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AuditReport, Finding } from '../../../lambda/core/model/finding';
 import { type FakeKubeApi, type KubeObject, startFakeKubeApi } from '../../../lambda/emulators/fake-kube-api';
 import { issueCertificateAuthority } from '../../../lambda/emulators/fake-kube-api/certificates';
 import { MOTO_CREDENTIALS, type MotoServer, motoClients, startMoto } from '../../../lambda/emulators/moto';
@@ -22,12 +21,13 @@ import {
 } from '../../../lambda/emulators/pod-identity-webhook';
 import { exampleEksIdentities, seedMotoWithExample } from '../../../lambda/emulators/seed-moto';
 import { type ApiAnswer, type KubeServer, kubeCall } from '../../support/kube-call';
+import { auditLive, ordersApiPod } from '../../support/real-kube/live-audit';
 import {
   createExampleObjects,
   type RealEksCluster,
   startRealEksCluster,
 } from '../../support/real-kube/real-eks-cluster';
-import { ROOT, runCli } from '../../support/run-cli';
+import { ROOT } from '../../support/run-cli';
 import { EXAMPLES } from '../../support/snapshot-dir';
 
 type Json = Record<string, unknown>;
@@ -214,39 +214,6 @@ afterAll(async () => {
   for (const side of sides) await side.stop();
 });
 
-/** A pod as the orders-api ReplicaSet creates it, before any webhook. */
-function ordersApiPod(): Json {
-  return {
-    apiVersion: 'v1',
-    kind: 'Pod',
-    metadata: {
-      generateName: 'orders-api-74b6c9d8f5-',
-      namespace: NAMESPACE,
-      labels: { 'app.kubernetes.io/name': 'orders-api', 'pod-template-hash': '74b6c9d8f5' },
-      ownerReferences: [
-        {
-          apiVersion: 'apps/v1',
-          blockOwnerDeletion: true,
-          controller: true,
-          kind: 'ReplicaSet',
-          name: 'orders-api-74b6c9d8f5',
-          uid: 'dfadecba-ec45-4057-be9f-5f6257b2e3c5',
-        },
-      ],
-    },
-    spec: {
-      serviceAccountName: 'orders-api',
-      containers: [
-        {
-          name: 'orders-api',
-          image: '111122223333.dkr.ecr.eu-west-1.amazonaws.com/payments/orders-api:2026.11.3',
-          env: [{ name: 'SPRING_PROFILES_ACTIVE', value: 'prod' }],
-        },
-      ],
-    },
-  };
-}
-
 interface StoredPod {
   metadata: { name: string };
   spec: { containers: { env?: Json[]; volumeMounts?: Json[] }[]; volumes?: Json[] };
@@ -293,23 +260,10 @@ const withoutSuffixes = (value: unknown): unknown =>
   );
 
 async function audit(side: Side): Promise<string[]> {
-  const result = await runCli(
-    [
-      'audit',
-      '--cluster',
-      CLUSTER,
-      '--region',
-      REGION,
-      '--endpoint-url',
-      side.motoEndpoint,
-      '--probe',
-      '--format',
-      'json',
-    ],
-    { io: { credentials: side.credentials, now: () => new Date() } },
+  const findings = await auditLive(
+    { cluster: CLUSTER, region: REGION, endpoint: side.motoEndpoint, credentials: side.credentials },
+    '--probe',
   );
-  expect(result.stderr, side.name).toBe('');
-  const findings: readonly Finding[] = (JSON.parse(result.stdout) as AuditReport).clusters[0]?.findings ?? [];
   const named = (name: string) => {
     const index = side.created.indexOf(name);
     return index < 0 ? name : `<created pod ${index + 1}>`;

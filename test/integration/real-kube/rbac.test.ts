@@ -4,7 +4,7 @@
 
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AuditReport, Finding } from '../../../lambda/core/model/finding';
+import { auditLive, ofCheck } from '../../support/real-kube/live-audit';
 import {
   AUDITOR_GROUP,
   AUDITOR_ROLE_ARN,
@@ -12,7 +12,7 @@ import {
   type RealEksCluster,
   startRealEksCluster,
 } from '../../support/real-kube/real-eks-cluster';
-import { ROOT, runCli } from '../../support/run-cli';
+import { ROOT } from '../../support/run-cli';
 import { EXAMPLES } from '../../support/snapshot-dir';
 
 const EXAMPLE = join(EXAMPLES, 'healthy');
@@ -58,25 +58,16 @@ afterAll(async () => {
   await cluster?.stop();
 });
 
-async function audit(...extra: string[]) {
-  const result = await runCli(
-    [
-      'audit',
-      '--cluster',
-      CLUSTER,
-      '--region',
-      REGION,
-      '--endpoint-url',
-      cluster.moto.endpoint,
-      ...extra,
-      '--format',
-      'json',
-    ],
-    { io: { credentials: cluster.auditorCredentials, now: () => new Date() } },
+const audit = (...extra: string[]) =>
+  auditLive(
+    {
+      cluster: CLUSTER,
+      region: REGION,
+      endpoint: cluster.moto.endpoint,
+      credentials: cluster.auditorCredentials,
+    },
+    ...extra,
   );
-  expect(result.stderr).toBe('');
-  return (JSON.parse(result.stdout) as AuditReport).clusters[0]?.findings ?? [];
-}
 
 /** `[list create]` → `create,list`. */
 const verbsOf = (cell: string | undefined) =>
@@ -86,9 +77,6 @@ const verbsOf = (cell: string | undefined) =>
     .filter(Boolean)
     .sort()
     .join(',');
-
-const ofCheck = (findings: readonly Finding[], check: string) =>
-  findings.filter((finding) => finding.check === check);
 
 /** `kubectl auth can-i` as the auditor (impersonated by the admin): "yes" or "no". */
 async function auditorCan(verb: string, resource: string): Promise<string> {

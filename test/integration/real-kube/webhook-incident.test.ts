@@ -7,7 +7,7 @@
 
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AuditReport, Finding } from '../../../lambda/core/model/finding';
+import type { Finding } from '../../../lambda/core/model/finding';
 import type { KubeObject } from '../../../lambda/emulators/fake-kube-api';
 import { issueCertificateAuthority } from '../../../lambda/emulators/fake-kube-api/certificates';
 import { MOTO_CREDENTIALS } from '../../../lambda/emulators/moto';
@@ -15,13 +15,14 @@ import {
   type PodIdentityWebhook,
   startPodIdentityWebhook,
 } from '../../../lambda/emulators/pod-identity-webhook';
+import { auditLive, ofCheck, ordersApiPod } from '../../support/real-kube/live-audit';
 import {
   createExampleObjects,
   type RealEksCluster,
   startRealEksCluster,
 } from '../../support/real-kube/real-eks-cluster';
 import { runRemediationCommand } from '../../support/remediation-shell';
-import { ROOT, runCli } from '../../support/run-cli';
+import { ROOT } from '../../support/run-cli';
 import { EXAMPLES } from '../../support/snapshot-dir';
 
 type Json = Record<string, unknown>;
@@ -81,38 +82,6 @@ afterAll(async () => {
   await cluster?.stop();
 });
 
-/** A pod as the orders-api ReplicaSet creates it, before any webhook. */
-function ordersApiPod(name?: string): Json {
-  return {
-    apiVersion: 'v1',
-    kind: 'Pod',
-    metadata: {
-      ...(name === undefined ? { generateName: 'orders-api-74b6c9d8f5-' } : { name }),
-      namespace: NAMESPACE,
-      labels: { 'app.kubernetes.io/name': 'orders-api', 'pod-template-hash': '74b6c9d8f5' },
-      ownerReferences: [
-        {
-          apiVersion: 'apps/v1',
-          blockOwnerDeletion: true,
-          controller: true,
-          kind: 'ReplicaSet',
-          name: 'orders-api-74b6c9d8f5',
-          uid: 'dfadecba-ec45-4057-be9f-5f6257b2e3c5',
-        },
-      ],
-    },
-    spec: {
-      serviceAccountName: 'orders-api',
-      containers: [
-        {
-          name: 'orders-api',
-          image: '111122223333.dkr.ecr.eu-west-1.amazonaws.com/payments/orders-api:2026.11.3',
-        },
-      ],
-    },
-  };
-}
-
 interface StoredPod {
   metadata: { name: string };
   spec: { containers: { env?: Json[] }[]; volumes?: Json[] };
@@ -154,28 +123,17 @@ async function patchConfiguration(patch: unknown): Promise<void> {
   expect(patched.stderr).toBe('');
 }
 
-async function audit(...extra: string[]) {
-  const result = await runCli(
-    [
-      'audit',
-      '--cluster',
-      CLUSTER,
-      '--region',
-      REGION,
-      '--endpoint-url',
-      cluster.moto.endpoint,
-      ...extra,
-      '--format',
-      'json',
-    ],
-    { io: { credentials: cluster.auditorCredentials, now: () => new Date() } },
+const audit = (...extra: string[]) =>
+  auditLive(
+    {
+      cluster: CLUSTER,
+      region: REGION,
+      endpoint: cluster.moto.endpoint,
+      credentials: cluster.auditorCredentials,
+    },
+    ...extra,
   );
-  expect(result.stderr).toBe('');
-  return (JSON.parse(result.stdout) as AuditReport).clusters[0]?.findings ?? [];
-}
 
-const ofCheck = (findings: readonly Finding[], check: string) =>
-  findings.filter((finding) => finding.check === check);
 // The CAs here are issued for one day, so IRSA-W03 rightly warns (medium) that the caBundle expires soon.
 const checksOf = (findings: readonly Finding[]) =>
   [
