@@ -4,6 +4,7 @@
 import type {
   AccountCluster,
   AccountQuotas,
+  AgentAddon,
   ClusterInfo,
   ClusterState,
   Collection,
@@ -23,6 +24,7 @@ import type {
 import {
   parseAccountCluster,
   parseAccountSummary,
+  parseAgentAddon,
   parseCluster,
   parseInstanceProfile,
   parseNodeInstance,
@@ -89,6 +91,7 @@ type Lists = { -readonly [P in ListPart]?: ListRecords[P][] };
 export class ClusterStateAssembler {
   private cluster: ClusterInfo | undefined;
   private accountQuotas: AccountQuotas | undefined;
+  private agentAddon: AgentAddon | undefined;
   private webhookProbes: readonly WebhookProbe[] | undefined;
   private readonly lists: Lists = {};
   private readonly malformed: { readonly part: ListPart; readonly object: MalformedObject }[] = [];
@@ -105,6 +108,11 @@ export class ClusterStateAssembler {
   /** Parses GetAccountSummary's output; a document of the wrong shape throws ShapeError, as a cluster's does. */
   setAccountSummary(value: unknown, path = '$'): void {
     this.accountQuotas = parseAccountSummary(value, path);
+  }
+
+  /** Parses the eks-pod-identity-agent add-on (`describe-addon` output, or `{"addon": null}`). */
+  setAgentAddon(value: unknown, path = '$'): void {
+    this.agentAddon = parseAgentAddon(value, path);
   }
 
   /** Marks a part as collected (so an empty result means "none", not "unknown"). */
@@ -192,6 +200,7 @@ export class ClusterStateAssembler {
       ...(lists.nodeInstances === undefined ? {} : { nodeInstances: lists.nodeInstances }),
       ...(lists.instanceProfiles === undefined ? {} : { instanceProfiles: lists.instanceProfiles }),
       ...(this.accountQuotas === undefined ? {} : { accountQuotas: this.accountQuotas }),
+      ...(this.agentAddon === undefined ? {} : { podIdentityAgentAddon: this.agentAddon }),
       ...(this.webhookProbes === undefined ? {} : { webhookProbes: this.webhookProbes }),
       readableAccounts: [...accounts].filter((account) => account !== ''),
       collectionErrors: [...this.errors],

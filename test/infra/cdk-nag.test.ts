@@ -155,6 +155,9 @@ describe('the suppressed findings', () => {
         iam5('Resource::*'),
         iam5('Resource::arn:<AWS::Partition>:eks:<AWS::Region>:<AWS::AccountId>:cluster/*'),
         iam5('Resource::arn:<AWS::Partition>:eks:<AWS::Region>:<AWS::AccountId>:podidentityassociation/*/*'),
+        iam5(
+          'Resource::arn:<AWS::Partition>:eks:<AWS::Region>:<AWS::AccountId>:addon/*/eks-pod-identity-agent/*',
+        ),
         iam5('Resource::arn:<AWS::Partition>:iam::<AWS::AccountId>:oidc-provider/*'),
         iam5('Resource::arn:<AWS::Partition>:iam::<AWS::AccountId>:instance-profile/*'),
         iam5('Resource::arn:<AWS::Partition>:iam::<AWS::AccountId>:role/*'),

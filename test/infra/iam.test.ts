@@ -17,6 +17,7 @@ const AUDIT_ACTIONS = [
   'eks:DescribeCluster',
   'eks:ListPodIdentityAssociations',
   'eks:DescribePodIdentityAssociation',
+  'eks:DescribeAddon',
   'iam:ListOpenIDConnectProviders',
   'iam:GetOpenIDConnectProvider',
   'iam:GetRole',

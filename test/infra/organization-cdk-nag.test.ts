@@ -160,6 +160,12 @@ describe('the suppressed findings', () => {
         iam5('Resource::arn:<AWS::Partition>:eks:us-east-1:<AWS::AccountId>:cluster/*'),
         iam5('Resource::arn:<AWS::Partition>:eks:eu-west-1:<AWS::AccountId>:podidentityassociation/*/*'),
         iam5('Resource::arn:<AWS::Partition>:eks:us-east-1:<AWS::AccountId>:podidentityassociation/*/*'),
+        iam5(
+          'Resource::arn:<AWS::Partition>:eks:eu-west-1:<AWS::AccountId>:addon/*/eks-pod-identity-agent/*',
+        ),
+        iam5(
+          'Resource::arn:<AWS::Partition>:eks:us-east-1:<AWS::AccountId>:addon/*/eks-pod-identity-agent/*',
+        ),
         iam5('Resource::arn:<AWS::Partition>:iam::<AWS::AccountId>:oidc-provider/*'),
         iam5('Resource::arn:<AWS::Partition>:iam::<AWS::AccountId>:instance-profile/*'),
         iam5('Resource::arn:<AWS::Partition>:iam::<AWS::AccountId>:role/*'),

@@ -25,6 +25,7 @@ const COLLECTION_ACTIONS = [
   'eks:DescribeCluster',
   'eks:ListPodIdentityAssociations',
   'eks:DescribePodIdentityAssociation',
+  'eks:DescribeAddon',
   'iam:ListOpenIDConnectProviders',
   'iam:GetOpenIDConnectProvider',
   'iam:GetRole',
@@ -281,7 +282,7 @@ describe('the member role', () => {
     // Assess
     for (const resource of scoped)
       expect(resource).toMatch(
-        /^arn:<AWS::Partition>:(eks:(eu-west-1|us-east-1)|iam:):<AWS::AccountId>:(cluster|podidentityassociation|role|oidc-provider|instance-profile)\//,
+        /^arn:<AWS::Partition>:(eks:(eu-west-1|us-east-1)|iam:):<AWS::AccountId>:(cluster|podidentityassociation|addon|role|oidc-provider|instance-profile)\//,
       );
     expect(scoped.filter((resource) => resource.includes(':eks:eu-west-1:')).length).toBeGreaterThan(0);
     expect(scoped.filter((resource) => resource.includes(':eks:us-east-1:')).length).toBeGreaterThan(0);

@@ -6,6 +6,7 @@ import { c01ClusterOidcIssuer } from './c01-cluster-oidc-issuer';
 import { c02OidcProvider } from './c02-oidc-provider';
 import { c03ProviderAudience } from './c03-provider-audience';
 import { c04PodIdentityAssociationQuota } from './c04-pod-identity-association-quota';
+import { c05PodIdentityAgentAddon } from './c05-pod-identity-agent-addon';
 import type { Check } from './check';
 import { p01PodNotMutated } from './p01-pod-not-mutated';
 import { p02PodRoleStale } from './p02-pod-role-stale';
@@ -74,6 +75,7 @@ export const CHECKS: readonly Check[] = buildRegistry([
   c02OidcProvider,
   c03ProviderAudience,
   c04PodIdentityAssociationQuota,
+  c05PodIdentityAgentAddon,
   w01WebhookPresent,
   w02WebhookCaBundle,
   w03WebhookCertificateValidity,

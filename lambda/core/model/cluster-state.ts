@@ -34,6 +34,8 @@ export interface ClusterInfo {
   readonly certificateAuthority: CertificateBundle;
   readonly version?: string;
   readonly status?: string;
+  /** EKS Auto Mode (`computeConfig.enabled`): its nodes run the Pod Identity agent themselves. */
+  readonly autoMode?: boolean;
 }
 
 /** Another cluster of the same account, known only to judge which OIDC providers are stale. */
@@ -204,6 +206,17 @@ export interface PodIdentityAssociation {
   readonly modifiedAt?: string;
 }
 
+/** The cluster's `eks-pod-identity-agent` add-on (DescribeAddon), which runs the agent on EC2 nodes. */
+export interface AgentAddon {
+  /** False when DescribeAddon answered ResourceNotFoundException: the add-on is not installed. */
+  readonly installed: boolean;
+  /** ACTIVE, CREATING, UPDATING, DEGRADED, CREATE_FAILED, ... */
+  readonly status?: string;
+  readonly version?: string;
+  /** `health.issues`, each as `code: message`. */
+  readonly issues: readonly string[];
+}
+
 /** An EC2 instance that is a node of the cluster (DescribeInstances), as far as pods can reach its role. */
 export interface NodeInstance {
   readonly instanceId: string;
@@ -257,6 +270,7 @@ export type ResourceType =
   | 'accountQuotas'
   | 'nodeInstances'
   | 'instanceProfiles'
+  | 'podIdentityAgentAddon'
   | 'webhookProbes';
 
 /** What the audit lists from the API server: none of it can be read when the cluster cannot be reached. */
@@ -313,6 +327,8 @@ export interface ClusterState {
   readonly namespaces?: readonly Namespace[];
   readonly podIdentityAssociations?: readonly PodIdentityAssociation[];
   readonly accountClusters?: readonly AccountCluster[];
+  /** The eks-pod-identity-agent add-on; undefined when it was not read. */
+  readonly podIdentityAgentAddon?: AgentAddon;
   /** The cluster's EC2 nodes; undefined when they were not read (then reachability of node roles is unknown). */
   readonly nodeInstances?: readonly NodeInstance[];
   /** The instance profiles of those nodes, for their roles. */

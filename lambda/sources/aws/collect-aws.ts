@@ -3,6 +3,7 @@
 
 import { paginateDescribeInstances } from '@aws-sdk/client-ec2';
 import {
+  DescribeAddonCommand,
   DescribeClusterCommand,
   DescribePodIdentityAssociationCommand,
   paginateListClusters,
@@ -39,7 +40,8 @@ export type AwsResource =
   | 'accountClusters'
   | 'accountQuotas'
   | 'nodeInstances'
-  | 'instanceProfiles';
+  | 'instanceProfiles'
+  | 'podIdentityAgentAddon';
 
 /** The AWS half of one cluster's state, as raw JSON-ready API objects plus what could not be read. */
 export interface AwsCollection {
@@ -57,6 +59,8 @@ export interface AwsCollection {
   readonly accountClusters?: readonly unknown[];
   /** GetAccountSummary's output `{SummaryMap}` for the cluster's account; undefined when it could not be read. */
   readonly accountSummary?: unknown;
+  /** DescribeAddon `{addon}` of eks-pod-identity-agent (`{addon: null}`: not installed); undefined when unknown. */
+  readonly podIdentityAgentAddon?: unknown;
   /** DescribeInstances' instances tagged for the cluster; undefined when they could not all be read. */
   readonly nodeInstances?: readonly unknown[];
   /** GetInstanceProfile `.InstanceProfile` of each node's profile; undefined when they could not all be read. */
@@ -243,6 +247,7 @@ export async function collectAws(clients: AwsClients, options: CollectAwsOptions
     accountSummary,
     nodeInstances,
     instanceProfiles,
+    podIdentityAgentAddon,
   ] = await Promise.all([
     collectOidcProviders(collector, cache, accountId),
     collectAccountClusters(collector, cache, stringMember(cluster, 'name') ?? options.clusterName, cluster),
@@ -261,6 +266,7 @@ export async function collectAws(clients: AwsClients, options: CollectAwsOptions
     }),
     nodes,
     nodes.then((found) => (found === undefined ? undefined : collectInstanceProfiles(collector, found))),
+    collectAgentAddon(collector, stringMember(cluster, 'name') ?? options.clusterName),
   ]);
   const byName = new Map<string, unknown>();
   for (const role of [...wanted, ...trusting]) byName.set(stringMember(role, 'RoleName') ?? '', role);
@@ -274,6 +280,7 @@ export async function collectAws(clients: AwsClients, options: CollectAwsOptions
     ...(accountSummary === undefined ? {} : { accountSummary }),
     ...(nodeInstances === undefined ? {} : { nodeInstances }),
     ...(instanceProfiles === undefined ? {} : { instanceProfiles }),
+    ...(podIdentityAgentAddon === undefined ? {} : { podIdentityAgentAddon }),
     errors: collector.errors(),
     requestCounts: { ...collector.counts },
   };
@@ -512,6 +519,25 @@ async function collectNodeInstances(
     return undefined;
   }
   return instances;
+}
+
+/** The add-on that runs the EKS Pod Identity agent on EC2 nodes. */
+const AGENT_ADDON = 'eks-pod-identity-agent';
+
+/** DescribeAddon of eks-pod-identity-agent: `{addon}`, or `{addon: null}` when it is not installed. */
+async function collectAgentAddon(collector: Collector, clusterName: string): Promise<unknown> {
+  try {
+    const output = await collector.call('eks:DescribeAddon', () =>
+      collector.clients.eks.send(new DescribeAddonCommand({ clusterName, addonName: AGENT_ADDON })),
+    );
+    return plainJson({ addon: output.addon ?? null });
+  } catch (error) {
+    if (errorCode(error) === 'ResourceNotFoundException') return { addon: null };
+    // An emulator without add-ons (moto's server) leaves the add-on unknown, as a snapshot without the file.
+    if (!(collector.clients.eks.config.isCustomEndpoint && isUnimplementedOperation(error)))
+      collector.fail('podIdentityAgentAddon', error);
+    return undefined;
+  }
 }
 
 /** GetInstanceProfile of every profile the nodes use, for their roles. */

@@ -125,6 +125,10 @@ export async function collectCluster(options: CollectClusterOptions): Promise<Cl
     assembler.add(part, items);
     await snapshot?.writeList(part, items);
   }
+  if (aws.podIdentityAgentAddon !== undefined) {
+    assembler.setAgentAddon(aws.podIdentityAgentAddon, '$.podIdentityAgentAddon');
+    await snapshot?.writeAgentAddon(aws.podIdentityAgentAddon);
+  }
   if (aws.accountSummary !== undefined) {
     assembler.setAccountSummary(aws.accountSummary, '$.accountSummary');
     await snapshot?.writeAccountSummary(aws.accountSummary);

@@ -3,6 +3,7 @@
 import type {
   AccountCluster,
   AccountQuotas,
+  AgentAddon,
   ClusterInfo,
   IamRole,
   InstanceProfile,
@@ -40,6 +41,9 @@ export function parseCluster(value: unknown, path: string): ClusterInfo {
   const accountId = arn === undefined ? undefined : accountOfArn(arn);
   const version = optionalString(cluster, 'version', path);
   const status = optionalString(cluster, 'status', path);
+  const compute = optionalObject(cluster, 'computeConfig', path);
+  const autoMode =
+    compute === undefined ? undefined : optionalBoolean(compute, 'enabled', at(path, 'computeConfig'));
   return {
     name: requiredString(cluster, 'name', path),
     ...(arn === undefined ? {} : { arn }),
@@ -50,6 +54,31 @@ export function parseCluster(value: unknown, path: string): ClusterInfo {
     certificateAuthority: parseCertificateBundle(caData),
     ...(version === undefined ? {} : { version }),
     ...(status === undefined ? {} : { status }),
+    ...(autoMode === true ? { autoMode } : {}),
+  };
+}
+
+/** `aws eks describe-addon` output `{addon}`; `{"addon": null}` records that the add-on is not installed. */
+export function parseAgentAddon(value: unknown, path: string): AgentAddon {
+  const document = asObject(value, path);
+  if (document.addon === null) return { installed: false, issues: [] };
+  const addonPath = at(path, 'addon');
+  const addon = asObject(document.addon, addonPath);
+  const status = optionalString(addon, 'status', addonPath);
+  const version = optionalString(addon, 'addonVersion', addonPath);
+  const health = optionalObject(addon, 'health', addonPath);
+  const issues = (health === undefined ? [] : optionalArray(health, 'issues', at(addonPath, 'health'))).map(
+    (issue, index) => {
+      const issuePath = at(at(at(addonPath, 'health'), 'issues'), index);
+      const entry = asObject(issue, issuePath);
+      return `${optionalString(entry, 'code', issuePath) ?? 'Unknown'}: ${optionalString(entry, 'message', issuePath) ?? ''}`.trim();
+    },
+  );
+  return {
+    installed: true,
+    ...(status === undefined ? {} : { status }),
+    ...(version === undefined ? {} : { version }),
+    issues,
   };
 }
 

@@ -24,6 +24,7 @@ export const SNAPSHOT_FILES = {
   nodeInstances: { file: 'instances.json', required: false },
   instanceProfiles: { file: 'instance-profiles.json', required: false },
   accountSummary: { file: 'account-summary.json', required: false },
+  podIdentityAgentAddon: { file: 'pod-identity-agent-addon.json', required: false },
 } as const;
 
 export type SnapshotPart = keyof typeof SNAPSHOT_FILES;
@@ -117,6 +118,8 @@ export function stateFromSnapshot(documents: SnapshotDocuments): ClusterState {
   whole('cluster', () => assembler.setCluster(asObject(documents.cluster, '$').cluster, at('$', 'cluster')));
   if (documents.accountSummary !== undefined)
     whole('accountSummary', () => assembler.setAccountSummary(documents.accountSummary));
+  if (documents.podIdentityAgentAddon !== undefined)
+    whole('podIdentityAgentAddon', () => assembler.setAgentAddon(documents.podIdentityAgentAddon));
   for (const part of Object.keys(LIST_PARTS) as ListPart[]) {
     const document = documents[part];
     if (document === undefined && !SNAPSHOT_FILES[part].required) continue;

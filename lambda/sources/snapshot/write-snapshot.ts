@@ -46,6 +46,11 @@ export class SnapshotWriter {
     await this.writeJson(SNAPSHOT_FILES.accountSummary.file, summary);
   }
 
+  /** `pod-identity-agent-addon.json` as `aws eks describe-addon` prints it (`{"addon": null}` when absent). */
+  async writeAgentAddon(addon: unknown): Promise<void> {
+    await this.writeJson(SNAPSHOT_FILES.podIdentityAgentAddon.file, addon);
+  }
+
   /** A whole list file at once (AWS lists are small). */
   async writeList(part: ListPart, items: readonly unknown[]): Promise<void> {
     const writer = this.openList(part);

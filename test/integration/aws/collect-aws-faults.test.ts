@@ -4,6 +4,7 @@
 import { join } from 'node:path';
 import { DescribeInstancesCommand } from '@aws-sdk/client-ec2';
 import {
+  DescribeAddonCommand,
   DescribeClusterCommand,
   DescribePodIdentityAssociationCommand,
   EKSServiceException,
@@ -98,6 +99,8 @@ describe('collectAws with faults injected by aws-sdk-client-mock over moto_serve
       .callsFake((input) => send(new DescribeClusterCommand(input)))
       .on(ListClustersCommand)
       .callsFake((input) => send(new ListClustersCommand(input)))
+      .on(DescribeAddonCommand)
+      .callsFake((input) => send(new DescribeAddonCommand(input)))
       // moto has no EKS Pod Identity: a cluster without associations, unless a test says otherwise.
       .on(ListPodIdentityAssociationsCommand)
       .resolves({ associations: [] });
@@ -175,6 +178,47 @@ describe('collectAws with faults injected by aws-sdk-client-mock over moto_serve
       expect.objectContaining({ resource: 'accountQuotas', reason: 'forbidden' }),
     ]);
     expect(denied.roles).toHaveLength(1);
+  });
+
+  it('reads the eks-pod-identity-agent add-on, which moto lacks, and records one that is not installed', async () => {
+    const clients = motoClients(moto.endpoint);
+    await seedMotoWithExample(clients, BLOG_INCIDENT);
+    const viaMoto = await collectAws(clients, { clusterName: 'platform-prod', roleArns: [] });
+    // DescribeAddon's documented output (EKS API reference, Addon), as EKS answers for a degraded add-on.
+    const degraded = {
+      addonName: 'eks-pod-identity-agent',
+      clusterName: 'platform-prod',
+      status: 'DEGRADED' as const,
+      addonVersion: 'v1.3.4-eksbuild.1',
+      health: {
+        issues: [
+          { code: 'InsufficientNumberOfReplicas' as const, message: 'not enough replicas', resourceIds: [] },
+        ],
+      },
+    };
+    mockEks(clients).on(DescribeAddonCommand).resolves({ addon: degraded });
+    const installed = await collectAws(clients, { clusterName: 'platform-prod', roleArns: [] });
+    for (const mock of mocks.splice(0)) mock.restore();
+    mockEks(clients)
+      .on(DescribeAddonCommand)
+      .rejects(
+        new EKSServiceException({
+          name: 'ResourceNotFoundException',
+          $fault: 'client',
+          $metadata: { httpStatusCode: 404 },
+          message: 'No addon: eks-pod-identity-agent found in cluster: platform-prod',
+        }),
+      );
+    const absent = await collectAws(clients, { clusterName: 'platform-prod', roleArns: [] });
+
+    // moto does not implement add-ons: unknown, as a snapshot without the file, and no error.
+    expect(viaMoto.podIdentityAgentAddon).toBeUndefined();
+    expect(viaMoto.errors).toEqual([]);
+    expect(installed.podIdentityAgentAddon).toEqual({
+      addon: expect.objectContaining({ status: 'DEGRADED' }),
+    });
+    expect(absent.podIdentityAgentAddon).toEqual({ addon: null });
+    expect(absent.errors).toEqual([]);
   });
 
   it('counts every failed GetOpenIDConnectProvider in one error for the providers', async () => {
@@ -306,6 +350,8 @@ describe('collectAws with faults injected by aws-sdk-client-mock over moto_serve
       .callsFake((input) => send(new DescribeClusterCommand(input)))
       .on(DescribeClusterCommand, { name: 'platform-staging' })
       .rejects(eksDenied('eks:DescribeCluster'))
+      .on(DescribeAddonCommand)
+      .callsFake((input) => send(new DescribeAddonCommand(input)))
       .on(ListPodIdentityAssociationsCommand)
       .resolves({ associations: [] });
 
@@ -333,6 +379,8 @@ describe('collectAws with faults injected by aws-sdk-client-mock over moto_serve
       })
       .on(ListClustersCommand)
       .resolves({ clusters: ['platform-prod'] })
+      .on(DescribeAddonCommand)
+      .resolves({ addon: { addonName: 'eks-pod-identity-agent', status: 'ACTIVE' } })
       .on(ListPodIdentityAssociationsCommand)
       .rejects(Object.assign(new SyntaxError('Unexpected token <'), { $metadata: { httpStatusCode: 404 } }));
     iam

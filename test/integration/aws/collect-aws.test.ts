@@ -311,8 +311,9 @@ describe('collectAws against moto_server', () => {
       cache,
     });
 
-    // platform-staging was described once already, as one of the region's clusters of the first collection.
-    expect(requests.counts()).toEqual({ ListPodIdentityAssociations: 1 });
+    // platform-staging was described once already, as one of the region's clusters of the first collection;
+    // what is its own (its associations, its agent add-on) is read for it.
+    expect(requests.counts()).toEqual({ ListPodIdentityAssociations: 1, DescribeAddon: 1 });
     expect(second.oidcProviders.length).toBeGreaterThan(0);
     expect(roleNames(second)).toEqual(['orders-api']);
     expect((second.accountClusters ?? []).length).toBe(2);

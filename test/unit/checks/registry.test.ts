@@ -21,6 +21,7 @@ describe('check registry', () => {
       'IRSA-C02',
       'IRSA-C03',
       'IRSA-C04',
+      'IRSA-C05',
       'IRSA-W01',
       'IRSA-W02',
       'IRSA-W03',

@@ -133,8 +133,15 @@ describe('snapshot loader robustness', () => {
     fc.assert(
       fc.property(wholeFileDamage, ({ part, replaceDocument, value }) => {
         const documents = { ...exampleDocuments('healthy') };
-        const member =
-          part === 'cluster' ? 'cluster' : part === 'accountSummary' ? 'SummaryMap' : LIST_MEMBERS[part];
+        const singles = {
+          cluster: 'cluster',
+          accountSummary: 'SummaryMap',
+          podIdentityAgentAddon: 'addon',
+        } as const;
+        const single = part in singles;
+        const member = single
+          ? singles[part as keyof typeof singles]
+          : LIST_MEMBERS[part as keyof typeof LIST_MEMBERS];
         documents[part] = replaceDocument ? value : { [member]: value };
 
         const result = load(documents);
@@ -143,9 +150,8 @@ describe('snapshot loader robustness', () => {
           expectReadableSnapshotError(result);
           expect(result.file).toBe(SNAPSHOT_FILES[part].file);
         } else {
-          // Only a value that is still of the documented shape may load: an object for the cluster and the
-          // account summary's SummaryMap, a list for the others.
-          const single = part === 'cluster' || part === 'accountSummary';
+          // Only a value that is still of the documented shape may load: an object for the cluster, the
+          // account summary's SummaryMap and the add-on (null: not installed), a list for the others.
           const list = single ? undefined : (documents[part] as Record<string, unknown>)[member];
           expect(single ? typeof value : Array.isArray(list)).toBe(single ? 'object' : true);
         }
