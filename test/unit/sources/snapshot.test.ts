@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AuditContext } from '../../../lambda/core/analysis/context';
@@ -103,6 +104,41 @@ describe('loadSnapshot', () => {
     expect(state.pods.filter((pod) => pod.hostNetwork === true).map((pod) => pod.name)).toEqual([
       'orders-api-74b6c9d8f5-sd79v',
     ]);
+  });
+
+  it('reads the agent add-on as describe-addon prints it, `{"addon": null}` as not installed, and Auto Mode', async () => {
+    copy = await copyExample('healthy');
+    const cluster = JSON.parse(await readFile(join(copy.directory, 'cluster.json'), 'utf8'));
+    await copy.writeJson('cluster.json', {
+      cluster: {
+        ...cluster.cluster,
+        computeConfig: { enabled: true, nodePools: ['general-purpose', 'system'] },
+      },
+    });
+    await copy.writeJson('pod-identity-agent-addon.json', {
+      addon: {
+        addonName: 'eks-pod-identity-agent',
+        clusterName: 'platform-prod',
+        status: 'DEGRADED',
+        addonVersion: 'v1.3.4-eksbuild.1',
+        health: {
+          issues: [{ code: 'InsufficientNumberOfReplicas', message: 'not enough replicas', resourceIds: [] }],
+        },
+      },
+    });
+    const degraded = await loadSnapshot(copy.directory);
+    await copy.writeJson('pod-identity-agent-addon.json', { addon: null });
+
+    const absent = await loadSnapshot(copy.directory);
+
+    expect(degraded.cluster.autoMode).toBe(true);
+    expect(degraded.podIdentityAgentAddon).toEqual({
+      installed: true,
+      status: 'DEGRADED',
+      version: 'v1.3.4-eksbuild.1',
+      issues: ['InsufficientNumberOfReplicas: not enough replicas'],
+    });
+    expect(absent.podIdentityAgentAddon).toEqual({ installed: false, issues: [] });
   });
 
   it('reads pod identity associations when the optional file is present', async () => {
