@@ -91,6 +91,7 @@ describe('irsa-audit audit --snapshot', () => {
     );
     expect(result.code).toBe(1);
     expect(found.sort()).toEqual([
+      'IRSA-P09 medium Node /ip-10-42-78-214.eu-west-1.compute.internal',
       'IRSA-S04 info PodIdentityAssociation data/a-2et4r6y8u0i2o4p6a',
       'IRSA-S12 medium ServiceAccount payments/orders-api',
       'IRSA-S13 high PodIdentityAssociation kube-system/a-3eb1s5c9d3f7g1h5j',
