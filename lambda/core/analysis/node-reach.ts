@@ -42,16 +42,11 @@ export class NodeIndex {
   private readonly profiles: ReadonlyMap<string, InstanceProfile>;
 
   constructor(
-    private readonly instances: readonly NodeInstance[] | undefined,
+    instances: readonly NodeInstance[] | undefined,
     profiles: readonly InstanceProfile[] | undefined,
   ) {
     this.byName = new Map((instances ?? []).map((instance) => [instance.nodeName, instance]));
     this.profiles = new Map((profiles ?? []).map((profile) => [profile.arn, profile]));
-  }
-
-  /** Whether the nodes were read at all. */
-  get known(): boolean {
-    return this.instances !== undefined;
   }
 
   /** The role of a node's instance profile, when it is known. */

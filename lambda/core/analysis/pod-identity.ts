@@ -34,21 +34,55 @@ export function clusterAccount(state: ClusterState): string | undefined {
   return account === '' ? undefined : account;
 }
 
-/** The session tags' request keys and values: pod name and UID differ per pod and stay absent. */
-function sessionTagEntries(state: ClusterState, association: PodIdentityAssociation): [string, string[]][] {
-  if (!tagsSessions(association)) return [];
+/** Who EKS Pod Identity asks STS for: a cluster's association of one ServiceAccount. */
+export interface PodIdentitySession {
+  readonly clusterArn?: string;
+  readonly clusterName: string;
+  readonly accountId?: string;
+  readonly namespace: string;
+  readonly serviceAccount: string;
+  /** Whether EKS tags the session (not when the association sets disableSessionTags). */
+  readonly tagged: boolean;
+}
+
+function sessionOf(state: ClusterState, association: PodIdentityAssociation): PodIdentitySession {
+  const accountId = clusterAccount(state);
+  return {
+    ...(state.cluster.arn === undefined ? {} : { clusterArn: state.cluster.arn }),
+    clusterName: state.cluster.name,
+    ...(accountId === undefined ? {} : { accountId }),
+    namespace: association.namespace,
+    serviceAccount: association.serviceAccount,
+    tagged: tagsSessions(association),
+  };
+}
+
+/** The session tags EKS sets, by tag: pod name and UID differ per pod and stay absent. */
+function sessionTags(session: PodIdentitySession): [string, string[]][] {
   const tags: readonly (readonly [string, string | undefined])[] = [
-    ['eks-cluster-arn', state.cluster.arn],
-    ['eks-cluster-name', state.cluster.name],
-    ['kubernetes-namespace', association.namespace],
-    ['kubernetes-service-account', association.serviceAccount],
+    ['eks-cluster-arn', session.clusterArn],
+    ['eks-cluster-name', session.clusterName],
+    ['kubernetes-namespace', session.namespace],
+    ['kubernetes-service-account', session.serviceAccount],
   ];
+  return tags.flatMap(([tag, value]): [string, string[]][] => (value === undefined ? [] : [[tag, [value]]]));
+}
+
+/** `aws:TagKeys` and `aws:RequestTag/<tag>` of a tagged session; nothing for an untagged one. */
+function requestTagEntries(session: PodIdentitySession): [string, readonly string[]][] {
+  if (!session.tagged) return [];
   return [
     ['aws:TagKeys', [...SESSION_TAG_KEYS]],
-    ...tags.flatMap(([tag, value]): [string, string[]][] =>
-      value === undefined ? [] : [[`aws:RequestTag/${tag}`, [value]]],
-    ),
+    ...sessionTags(session).map(([tag, values]): [string, string[]] => [`aws:RequestTag/${tag}`, values]),
   ];
+}
+
+/** The request context STS sees when EKS assumes a session's role as pods.eks.amazonaws.com. */
+export function firstHopContext(session: PodIdentitySession): ReadonlyMap<string, readonly string[]> {
+  const entries = requestTagEntries(session);
+  if (session.accountId !== undefined) entries.push(['aws:SourceAccount', [session.accountId]]);
+  if (session.clusterArn !== undefined) entries.push(['aws:SourceArn', [session.clusterArn]]);
+  return new Map(entries);
 }
 
 /** The request context STS sees when EKS assumes the association's role as pods.eks.amazonaws.com. */
@@ -56,11 +90,7 @@ export function podIdentityRequestContext(
   state: ClusterState,
   association: PodIdentityAssociation,
 ): ReadonlyMap<string, readonly string[]> {
-  const accountId = clusterAccount(state);
-  const entries = sessionTagEntries(state, association);
-  if (accountId !== undefined) entries.push(['aws:SourceAccount', [accountId]]);
-  if (state.cluster.arn !== undefined) entries.push(['aws:SourceArn', [state.cluster.arn]]);
-  return new Map(entries);
+  return firstHopContext(sessionOf(state, association));
 }
 
 /**
@@ -83,16 +113,19 @@ export function targetRequestContext(
   state: ClusterState,
   association: PodIdentityAssociation,
 ): ReadonlyMap<string, readonly string[]> {
-  const entries = sessionTagEntries(state, association);
-  entries.push(['aws:PrincipalArn', [association.roleArn]]);
+  const session = sessionOf(state, association);
+  const entries: [string, readonly string[]][] = [
+    ...requestTagEntries(session),
+    // Transitive tags: the second hop's principal carries the first session's tags.
+    ...(session.tagged
+      ? sessionTags(session).map(([tag, values]): [string, string[]] => [`aws:PrincipalTag/${tag}`, values])
+      : []),
+    ['aws:PrincipalArn', [association.roleArn]],
+  ];
   const principalAccount = accountOfArn(association.roleArn);
   if (principalAccount !== undefined) entries.push(['aws:PrincipalAccount', [principalAccount]]);
   const externalId = externalIdOf(state, association);
   if (externalId !== undefined) entries.push(['sts:ExternalId', [externalId]]);
-  for (const [key, values] of sessionTagEntries(state, association)) {
-    if (key.startsWith('aws:RequestTag/'))
-      entries.push([`aws:PrincipalTag/${key.slice('aws:RequestTag/'.length)}`, values]);
-  }
   return new Map(entries);
 }
 

@@ -1,5 +1,6 @@
 import type { AuditContext } from '../analysis/context';
 import { clusterAccount } from '../analysis/pod-identity';
+import { accountOfArn } from '../policy/arn';
 import type { Check, FindingDraft } from './check';
 
 /** IAM's default "OpenId connect providers per account" quota; an account may have it raised. */
@@ -23,7 +24,7 @@ function* judge(context: AuditContext): Iterable<FindingDraft> {
   if (accountId === undefined) return;
   // The providers read are those of the cluster's account (ListOpenIDConnectProviders returns them all).
   const count = context.state.oidcProviders.filter(
-    (provider) => provider.arn.split(':')[4] === accountId,
+    (provider) => accountOfArn(provider.arn) === accountId,
   ).length;
   if (count < OIDC_PROVIDER_QUOTA * (1 - HEADROOM)) return;
   yield {

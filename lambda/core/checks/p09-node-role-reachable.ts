@@ -28,20 +28,27 @@ export const p09NodeRoleReachable: Check = {
     }
     for (const instance of context.state.nodeInstances ?? []) {
       const pods = podsByNode.get(instance.nodeName) ?? [];
-      const reaching = pods.filter((pod) => context.nodes.reach(pod).status === 'reachable');
+      const reaching = pods.flatMap((pod) => {
+        const reach = context.nodes.reach(pod);
+        return reach.status === 'reachable' ? [{ pod, why: reach.why }] : [];
+      });
       if (reaching.length === 0) continue;
       yield draftFor(context, instance, pods, reaching);
     }
   },
 };
 
-function draftFor(context: AuditContext, instance: NodeInstance, pods: Pod[], reaching: Pod[]): FindingDraft {
+function draftFor(
+  context: AuditContext,
+  instance: NodeInstance,
+  pods: readonly Pod[],
+  reaching: readonly { readonly pod: Pod; readonly why: string }[],
+): FindingDraft {
   const roleArn = context.nodes.roleOf(instance);
   const role = roleArn === undefined ? "the node's IAM role" : `IAM role ${roleArn}`;
   const all = reaching.length === pods.length;
-  const why = context.nodes.reach(reaching[0] as Pod);
-  const reason = why.status === 'unknown' ? '' : why.why;
-  const names = reaching.slice(0, MAX_LISTED).map((pod) => `${pod.namespace}/${pod.name}`);
+  const reason = reaching[0]?.why ?? '';
+  const names = reaching.slice(0, MAX_LISTED).map(({ pod }) => `${pod.namespace}/${pod.name}`);
   const more = reaching.length > MAX_LISTED ? ` and ${reaching.length - MAX_LISTED} more` : '';
   return {
     resource: { kind: 'Node', name: instance.nodeName },

@@ -141,11 +141,12 @@ function refusedTrustDraft(
         !evaluation.conditionsSatisfied,
     );
   const failedCondition = blocking?.conditions.find((condition) => condition.outcome !== 'satisfied');
+  // A condition on a session tag that is absent because the association disables tags.
   const untaggedKey =
-    !tagsSessions(association) && failedCondition !== undefined && failedCondition.contextValues === undefined
-      ? /^aws:(Request|Principal)Tag\//i.test(failedCondition.entry.key)
-        ? failedCondition.entry.key
-        : undefined
+    !tagsSessions(association) &&
+    failedCondition?.contextValues === undefined &&
+    /^aws:(Request|Principal)Tag\//i.test(failedCondition?.entry.key ?? '')
+      ? failedCondition?.entry.key
       : undefined;
   const denial = refused.find(({ decision }) => decision?.decision === 'explicit-deny')?.decision;
   const who = hop === 'role' ? POD_IDENTITY_SERVICE : `role ${association.roleArn}`;

@@ -1,6 +1,6 @@
 import type { AuditContext } from '../analysis/context';
 import { POD_IDENTITY_SERVICE } from '../analysis/eks-conventions';
-import { SESSION_TAG_KEYS } from '../analysis/pod-identity';
+import { firstHopContext } from '../analysis/pod-identity';
 import { statementLabel } from '../analysis/trust-diagnosis';
 import type { IamRole, PodIdentityAssociation } from '../model/cluster-state';
 import { accountOfArn, partitionOfArn } from '../policy/arn';
@@ -17,16 +17,14 @@ const STRANGER_ROLE = 'irsa-auditor-any-role';
 
 /** The request of a made-up association of a made-up cluster in a made-up account, with its session tags. */
 function strangerContext(partition: string): ReadonlyMap<string, readonly string[]> {
-  const clusterArn = `arn:${partition}:eks:eu-west-1:${STRANGER_ACCOUNT}:cluster/${STRANGER_CLUSTER}`;
-  return new Map<string, readonly string[]>([
-    ['aws:TagKeys', [...SESSION_TAG_KEYS]],
-    ['aws:RequestTag/eks-cluster-arn', [clusterArn]],
-    ['aws:RequestTag/eks-cluster-name', [STRANGER_CLUSTER]],
-    ['aws:RequestTag/kubernetes-namespace', [STRANGER_NAMESPACE]],
-    ['aws:RequestTag/kubernetes-service-account', [STRANGER_SERVICE_ACCOUNT]],
-    ['aws:SourceAccount', [STRANGER_ACCOUNT]],
-    ['aws:SourceArn', [clusterArn]],
-  ]);
+  return firstHopContext({
+    clusterArn: `arn:${partition}:eks:eu-west-1:${STRANGER_ACCOUNT}:cluster/${STRANGER_CLUSTER}`,
+    clusterName: STRANGER_CLUSTER,
+    accountId: STRANGER_ACCOUNT,
+    namespace: STRANGER_NAMESPACE,
+    serviceAccount: STRANGER_SERVICE_ACCOUNT,
+    tagged: true,
+  });
 }
 
 /** The associations of this cluster that use a role, first hop or target. */

@@ -237,7 +237,9 @@ export async function collectAws(clients: AwsClients, options: CollectAwsOptions
   const roles = cache.rolesOf(accountId);
 
   const associations = collectPodIdentityAssociations(collector, options.clusterName);
-  const nodes = collectNodeInstances(collector, stringMember(cluster, 'name') ?? options.clusterName);
+  // The described cluster's own name, else the one asked for.
+  const clusterName = stringMember(cluster, 'name') ?? options.clusterName;
+  const nodes = collectNodeInstances(collector, clusterName);
   const [
     oidcProviders,
     accountClusters,
@@ -250,7 +252,7 @@ export async function collectAws(clients: AwsClients, options: CollectAwsOptions
     podIdentityAgentAddon,
   ] = await Promise.all([
     collectOidcProviders(collector, cache, accountId),
-    collectAccountClusters(collector, cache, stringMember(cluster, 'name') ?? options.clusterName, cluster),
+    collectAccountClusters(collector, cache, clusterName, cluster),
     associations,
     // Pod Identity roles are only known once the associations are read, and must be audited too (S13).
     associations.then((found) =>
@@ -266,7 +268,7 @@ export async function collectAws(clients: AwsClients, options: CollectAwsOptions
     }),
     nodes,
     nodes.then((found) => (found === undefined ? undefined : collectInstanceProfiles(collector, found))),
-    collectAgentAddon(collector, stringMember(cluster, 'name') ?? options.clusterName),
+    collectAgentAddon(collector, clusterName),
   ]);
   const byName = new Map<string, unknown>();
   for (const role of [...wanted, ...trusting]) byName.set(stringMember(role, 'RoleName') ?? '', role);
