@@ -9,8 +9,10 @@ import type {
   ClusterState,
   Collection,
   CollectionError,
+  DaemonSet,
   IamRole,
   InstanceProfile,
+  KubeNode,
   MalformedObject,
   MutatingWebhookConfiguration,
   Namespace,
@@ -35,8 +37,10 @@ import {
 import { at, ShapeError } from './parse/json-shape';
 import {
   identityOf,
+  parseDaemonSet,
   parseMutatingWebhookConfiguration,
   parseNamespace,
+  parseNode,
   parsePod,
   parseServiceAccount,
 } from './parse/kubernetes-objects';
@@ -52,6 +56,8 @@ interface ListRecords {
   readonly accountClusters: AccountCluster;
   readonly nodeInstances: NodeInstance;
   readonly instanceProfiles: InstanceProfile;
+  readonly nodes: KubeNode;
+  readonly daemonSets: DaemonSet;
 }
 
 /** The list-shaped parts of a ClusterState. */
@@ -83,6 +89,8 @@ export const LIST_PARTS: { readonly [P in ListPart]: PartSpec<P> } = {
   accountClusters: { member: 'clusters', kind: 'Cluster', parse: parseAccountCluster },
   nodeInstances: { member: 'Instances', kind: 'Instance', parse: parseNodeInstance },
   instanceProfiles: { member: 'InstanceProfiles', kind: 'InstanceProfile', parse: parseInstanceProfile },
+  nodes: { member: 'items', kind: 'Node', parse: parseNode },
+  daemonSets: { member: 'items', kind: 'DaemonSet', parse: parseDaemonSet },
 };
 
 type Lists = { -readonly [P in ListPart]?: ListRecords[P][] };
@@ -199,6 +207,8 @@ export class ClusterStateAssembler {
       ...(lists.accountClusters === undefined ? {} : { accountClusters: lists.accountClusters }),
       ...(lists.nodeInstances === undefined ? {} : { nodeInstances: lists.nodeInstances }),
       ...(lists.instanceProfiles === undefined ? {} : { instanceProfiles: lists.instanceProfiles }),
+      ...(lists.nodes === undefined ? {} : { nodes: lists.nodes }),
+      ...(lists.daemonSets === undefined ? {} : { daemonSets: lists.daemonSets }),
       ...(this.accountQuotas === undefined ? {} : { accountQuotas: this.accountQuotas }),
       ...(this.agentAddon === undefined ? {} : { podIdentityAgentAddon: this.agentAddon }),
       ...(this.webhookProbes === undefined ? {} : { webhookProbes: this.webhookProbes }),

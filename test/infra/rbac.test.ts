@@ -76,7 +76,7 @@ afterAll(async () => {
 interface KubeObject {
   readonly apiVersion?: string;
   readonly kind?: string;
-  readonly metadata?: { readonly name?: string };
+  readonly metadata?: { readonly name?: string; readonly namespace?: string };
   readonly [field: string]: unknown;
 }
 
@@ -125,23 +125,33 @@ const rulesOf = (role: KubeObject): readonly PolicyRule[] => (role.rules ?? []) 
 const subjectsOf = (binding: KubeObject): readonly Subject[] => (binding.subjects ?? []) as Subject[];
 const roleRefOf = (binding: KubeObject): RoleRef => (binding.roleRef ?? {}) as RoleRef;
 
-/** `verb group/resource` for every permission the ClusterRoles bound to `group` grant. */
+/**
+ * `verb group/resource` for every permission the ClusterRoles bound to `group` grant, and
+ * `verb group/resource in <namespace>` for those a Role grants through a RoleBinding of its namespace.
+ */
 function grantedTo(objects: readonly KubeObject[], group: string): string[] {
+  const roleKey = (kind: string | undefined, namespace: string | undefined, name: string | undefined) =>
+    `${kind}/${namespace ?? ''}/${name}`;
   const roles = new Map(
-    objects.filter((object) => object.kind === 'ClusterRole').map((role) => [role.metadata?.name, role]),
+    objects
+      .filter((object) => object.kind === 'ClusterRole' || object.kind === 'Role')
+      .map((role) => [roleKey(role.kind, role.metadata?.namespace, role.metadata?.name), role]),
   );
   const granted = new Set<string>();
-  for (const binding of objects.filter((object) => object.kind === 'ClusterRoleBinding')) {
+  for (const binding of objects) {
+    if (binding.kind !== 'ClusterRoleBinding' && binding.kind !== 'RoleBinding') continue;
     const bindsGroup = subjectsOf(binding).some(
       (subject) => subject.kind === 'Group' && subject.name === group,
     );
     const ref = roleRefOf(binding);
-    const role = ref.kind === 'ClusterRole' ? roles.get(ref.name) : undefined;
+    // A RoleBinding grants in its own namespace only, whether it refers to a Role or a ClusterRole.
+    const namespace = binding.kind === 'RoleBinding' ? binding.metadata?.namespace : undefined;
+    const role = roles.get(roleKey(ref.kind, ref.kind === 'Role' ? namespace : undefined, ref.name));
     if (!bindsGroup || role === undefined) continue;
     for (const rule of rulesOf(role)) {
       for (const apiGroup of rule.apiGroups ?? []) {
         for (const resource of rule.resources ?? []) {
-          for (const verb of rule.verbs ?? []) granted.add(permission(verb, apiGroup, resource));
+          for (const verb of rule.verbs ?? []) granted.add(permission(verb, apiGroup, resource, namespace));
         }
       }
     }
@@ -149,7 +159,15 @@ function grantedTo(objects: readonly KubeObject[], group: string): string[] {
   return [...granted].sort();
 }
 
-const permission = (verb: string, apiGroup: string, resource: string) => `${verb} ${apiGroup}/${resource}`;
+const permission = (verb: string, apiGroup: string, resource: string, namespace?: string) =>
+  `${verb} ${apiGroup}/${resource}${namespace === undefined ? '' : ` in ${namespace}`}`;
+
+/** The namespace a resource path addresses (`.../namespaces/<ns>/<resource>`), if any. */
+function namespaceOf(path: string): string | undefined {
+  const segments = path.split('/');
+  const index = segments.indexOf('namespaces');
+  return index >= 0 && segments.length > index + 2 ? segments[index + 1] : undefined;
+}
 
 /** The API group of a resource path: `/api/v1/...` is the core group "", `/apis/<group>/<version>/...` is <group>. */
 function apiGroupOf(path: string): string {
@@ -159,8 +177,11 @@ function apiGroupOf(path: string): string {
   throw new Error(`${path} is not a resource path`);
 }
 
-/** `verb group/resource` of every request the fake API server answered since the last clearRequests. */
-function requested(api: FakeKubeApi): string[] {
+/**
+ * The grant that covers each request the fake API server answered since the last clearRequests: the
+ * cluster-wide `verb group/resource` when one is granted, else the grant in the request's namespace.
+ */
+function requested(api: FakeKubeApi, granted: readonly string[]): string[] {
   const used = new Set<string>();
   for (const request of api.requests) {
     // A request without a resource is a non-resource URL (discovery, /version), which RBAC grants apart.
@@ -168,7 +189,13 @@ function requested(api: FakeKubeApi): string[] {
       used.add(`non-resource ${request.method} ${request.path}`);
       continue;
     }
-    used.add(permission(request.verb, apiGroupOf(request.path), request.resource));
+    const clusterWide = permission(request.verb, apiGroupOf(request.path), request.resource);
+    const namespace = namespaceOf(request.path);
+    used.add(
+      granted.includes(clusterWide) || namespace === undefined
+        ? clusterWide
+        : permission(request.verb, apiGroupOf(request.path), request.resource, namespace),
+    );
   }
   return [...used].sort();
 }
@@ -230,7 +257,7 @@ describe('deploy/rbac.yaml and deploy/rbac-probe.yaml', () => {
       kube.clearRequests();
 
       const statuses = await runners[runner](probe);
-      const used = requested(kube);
+      const used = requested(kube, granted);
 
       expect(statuses).toEqual(['audited']);
       expect(kube.requests.filter((request) => request.status === 401 || request.status === 403)).toEqual([]);
@@ -242,12 +269,17 @@ describe('deploy/rbac.yaml and deploy/rbac-probe.yaml', () => {
   );
 
   it('let the whole audit run under exactly these grants, and without rbac-probe.yaml the probe is IRSA-X02', async () => {
-    const granted = new Set(grantedTo(await manifestObjects(RBAC), AUDITOR_GROUP));
+    // The fake forbids by resource and verb, not namespace: a grant in kube-system counts (the audit reads only there).
+    const granted = new Set(
+      grantedTo(await manifestObjects(RBAC), AUDITOR_GROUP).map((grant) => grant.replace(/ in \S+$/, '')),
+    );
     const resources: readonly [FakeResource, string][] = [
       ['serviceaccounts', ''],
       ['pods', ''],
       ['namespaces', ''],
+      ['nodes', ''],
       ['mutatingwebhookconfigurations', 'admissionregistration.k8s.io'],
+      ['daemonsets', 'apps'],
     ];
     const verbs: readonly FakeVerb[] = ['get', 'list', 'create'];
     for (const [resource, apiGroup] of resources) {
@@ -284,14 +316,18 @@ describe('deploy/rbac.yaml and deploy/rbac-probe.yaml', () => {
   it('grant nothing on Secrets, no wildcard, no aggregation, no resource names and no non-resource URLs', async () => {
     const objects = await manifestObjects(RBAC, RBAC_PROBE);
 
-    const roles = objects.filter((object) => object.kind === 'ClusterRole');
+    const roles = objects.filter((object) => object.kind === 'ClusterRole' || object.kind === 'Role');
     const rules = roles.flatMap(rulesOf);
     const values = rules.flatMap((rule) => [
       ...(rule.apiGroups ?? []),
       ...(rule.resources ?? []),
       ...(rule.verbs ?? []),
     ]);
-    expect(roles.map((role) => role.metadata?.name).sort()).toEqual(['irsa-auditor', 'irsa-auditor-probe']);
+    expect(roles.map((role) => `${role.kind} ${role.metadata?.namespace ?? ''}/${role.metadata?.name}`).sort()).toEqual([
+      'ClusterRole /irsa-auditor',
+      'ClusterRole /irsa-auditor-probe',
+      'Role kube-system/irsa-auditor',
+    ]);
     expect(values.filter((value) => value.includes('*'))).toEqual([]);
     expect(values.filter((value) => value.toLowerCase().includes('secret'))).toEqual([]);
     // Only the three fields a plain grant has: resourceNames, nonResourceURLs or a typo would change its meaning.
@@ -308,9 +344,11 @@ describe('deploy/rbac.yaml and deploy/rbac-probe.yaml', () => {
     const objects = await manifestObjects(RBAC, RBAC_PROBE);
 
     const bindings = objects
-      .filter((object) => object.kind === 'ClusterRoleBinding')
+      .filter((object) => object.kind === 'ClusterRoleBinding' || object.kind === 'RoleBinding')
       .map((binding) => ({
+        kind: binding.kind,
         name: binding.metadata?.name,
+        namespace: binding.metadata?.namespace,
         roleRef: roleRefOf(binding),
         subjects: subjectsOf(binding),
       }));
@@ -318,12 +356,23 @@ describe('deploy/rbac.yaml and deploy/rbac-probe.yaml', () => {
     const subjects = [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'Group', name: AUDITOR_GROUP }];
     expect(bindings).toEqual([
       {
+        kind: 'ClusterRoleBinding',
         name: 'irsa-auditor',
+        namespace: undefined,
         roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'irsa-auditor' },
         subjects,
       },
       {
+        kind: 'RoleBinding',
+        name: 'irsa-auditor',
+        namespace: 'kube-system',
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'irsa-auditor' },
+        subjects,
+      },
+      {
+        kind: 'ClusterRoleBinding',
         name: 'irsa-auditor-probe',
+        namespace: undefined,
         roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'irsa-auditor-probe' },
         subjects,
       },

@@ -1,15 +1,27 @@
 import type { ResourceType } from '../model/cluster-state';
 import type { Check } from './check';
 
-// What lets the auditor read each input: a rule of its Kubernetes ClusterRole, or IAM actions.
-const KUBERNETES_RESOURCES: Partial<Readonly<Record<ResourceType, string>>> = {
-  serviceAccounts: '{apiGroups: [""], resources: ["serviceaccounts"], verbs: ["get", "list"]}',
-  pods: '{apiGroups: [""], resources: ["pods"], verbs: ["get", "list"]}',
-  mutatingWebhookConfigurations:
-    '{apiGroups: ["admissionregistration.k8s.io"], resources: ["mutatingwebhookconfigurations"], verbs: ["get", "list"]}',
-  namespaces: '{apiGroups: [""], resources: ["namespaces"], verbs: ["get", "list"]}',
+// What lets the auditor read each input: a rule of the Kubernetes RBAC the project ships (deploy/rbac.yaml), or
+// IAM actions. The audit only lists (it never GETs one object); the DaemonSets are read in kube-system only.
+const CLUSTER_ROLE = "the ClusterRole bound to the auditor's Kubernetes group";
+const KUBERNETES_RESOURCES: Partial<Readonly<Record<ResourceType, { rule: string; role: string }>>> = {
+  serviceAccounts: { rule: '{apiGroups: [""], resources: ["serviceaccounts"], verbs: ["list"]}', role: CLUSTER_ROLE },
+  pods: { rule: '{apiGroups: [""], resources: ["pods"], verbs: ["list"]}', role: CLUSTER_ROLE },
+  mutatingWebhookConfigurations: {
+    rule: '{apiGroups: ["admissionregistration.k8s.io"], resources: ["mutatingwebhookconfigurations"], verbs: ["list"]}',
+    role: CLUSTER_ROLE,
+  },
+  namespaces: { rule: '{apiGroups: [""], resources: ["namespaces"], verbs: ["list"]}', role: CLUSTER_ROLE },
+  nodes: { rule: '{apiGroups: [""], resources: ["nodes"], verbs: ["list"]}', role: CLUSTER_ROLE },
+  daemonSets: {
+    rule: '{apiGroups: ["apps"], resources: ["daemonsets"], verbs: ["list"]}',
+    role: "the Role in kube-system bound to the auditor's Kubernetes group",
+  },
   // A server-side dry run is authorized exactly like a real create (the probe never stores a pod).
-  webhookProbes: '{apiGroups: [""], resources: ["pods"], verbs: ["create"]} (for --probe)',
+  webhookProbes: {
+    rule: '{apiGroups: [""], resources: ["pods"], verbs: ["create"]} (for --probe)',
+    role: CLUSTER_ROLE,
+  },
 };
 const IAM_ACTIONS: Partial<Readonly<Record<ResourceType, string>>> = {
   cluster: 'eks:DescribeCluster',
@@ -17,13 +29,17 @@ const IAM_ACTIONS: Partial<Readonly<Record<ResourceType, string>>> = {
   roles: 'iam:ListRoles and iam:GetRole',
   podIdentityAssociations: 'eks:ListPodIdentityAssociations and eks:DescribePodIdentityAssociation',
   accountClusters: 'eks:ListClusters and eks:DescribeCluster',
+  accountQuotas: 'iam:GetAccountSummary',
+  nodeInstances: 'ec2:DescribeInstances',
+  instanceProfiles: 'iam:GetInstanceProfile',
+  podIdentityAgentAddon: 'eks:DescribeAddon',
 };
 
 /** The grant that lets the auditor read a resource type, as a sentence. */
 function grantFor(resource: ResourceType): string {
-  const rule = KUBERNETES_RESOURCES[resource];
-  if (rule !== undefined) {
-    return `add the rule ${rule} to the ClusterRole bound to the auditor's Kubernetes group (the manifest the project ships) and apply it`;
+  const grant = KUBERNETES_RESOURCES[resource];
+  if (grant !== undefined) {
+    return `add the rule ${grant.rule} to ${grant.role} (the manifest the project ships) and apply it`;
   }
   return `allow ${IAM_ACTIONS[resource] ?? `reading ${resource}`} in the IAM policy of the auditor's role`;
 }

@@ -132,6 +132,8 @@ export interface Pod {
   readonly nodeName?: string;
   /** `spec.hostNetwork`: the pod shares the node's network, and reaches its instance metadata directly. */
   readonly hostNetwork?: boolean;
+  /** The `Ready` condition of `status.conditions` is `True`; absent when the pod reports no such condition. */
+  readonly ready?: boolean;
   readonly containers: readonly Container[];
   readonly tokenVolumes: readonly ProjectedTokenVolume[];
 }
@@ -178,6 +180,23 @@ export interface MutatingWebhookConfiguration {
 export interface Namespace {
   readonly name: string;
   readonly labels: Labels;
+}
+
+/** A Kubernetes Node, reduced to where it runs and whether a Pod Identity agent can serve it. */
+export interface KubeNode {
+  readonly name: string;
+  /** The `kubernetes.io/os` label (or `status.nodeInfo.operatingSystem`): `linux`, `windows`. */
+  readonly os?: string;
+  /** The `eks.amazonaws.com/compute-type` label: `hybrid`, `auto` (EKS Auto Mode), `fargate`; absent on EC2 nodes. */
+  readonly computeType?: string;
+}
+
+/** A DaemonSet of kube-system: whether the Pod Identity agent's DaemonSets are installed, and how many pods are Ready. */
+export interface DaemonSet {
+  readonly namespace: string;
+  readonly name: string;
+  readonly desiredNumberScheduled?: number;
+  readonly numberReady?: number;
 }
 
 /** An EKS Pod Identity association (DescribePodIdentityAssociation's `association`). */
@@ -271,6 +290,8 @@ export type ResourceType =
   | 'nodeInstances'
   | 'instanceProfiles'
   | 'podIdentityAgentAddon'
+  | 'nodes'
+  | 'daemonSets'
   | 'webhookProbes';
 
 /** What the audit lists from the API server: none of it can be read when the cluster cannot be reached. */
@@ -279,6 +300,8 @@ export const KUBERNETES_RESOURCES = [
   'pods',
   'mutatingWebhookConfigurations',
   'namespaces',
+  'nodes',
+  'daemonSets',
 ] as const satisfies readonly ResourceType[];
 
 /** A resource type that could not be read (403, throttling, unreachable cluster). */
@@ -327,6 +350,10 @@ export interface ClusterState {
   readonly namespaces?: readonly Namespace[];
   readonly podIdentityAssociations?: readonly PodIdentityAssociation[];
   readonly accountClusters?: readonly AccountCluster[];
+  /** The cluster's Kubernetes nodes; undefined when they were not read. */
+  readonly nodes?: readonly KubeNode[];
+  /** The DaemonSets of kube-system (where the Pod Identity agent runs); undefined when they were not read. */
+  readonly daemonSets?: readonly DaemonSet[];
   /** The eks-pod-identity-agent add-on; undefined when it was not read. */
   readonly podIdentityAgentAddon?: AgentAddon;
   /** The cluster's EC2 nodes; undefined when they were not read (then reachability of node roles is unknown). */

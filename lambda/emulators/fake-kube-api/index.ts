@@ -18,12 +18,12 @@ import {
 import { EksTokenRejectedError, isEksToken, type TestAwsCredentials, verifyEksToken } from './eks-token';
 import { createPod } from './pod-create';
 import {
-  ADMISSION_GROUP,
   apiVersionOf,
   discoveryDocuments,
   type FakeObjects,
   type FakeResource,
   type KubeObject,
+  NAMED_GROUPS,
   ObjectStore,
   RESOURCES,
   type ResourceSpec,
@@ -365,8 +365,8 @@ export async function startFakeKubeApi(options: FakeKubeApiOptions = {}): Promis
     if (root === 'api') {
       group = '';
       [version, ...tail] = rest;
-    } else if (root === 'apis' && rest[0] === ADMISSION_GROUP) {
-      group = ADMISSION_GROUP;
+    } else if (root === 'apis' && NAMED_GROUPS.some((name) => name === rest[0])) {
+      group = rest[0] ?? '';
       [, version, ...tail] = rest;
     } else {
       // Includes /openapi/v2 and /openapi/v3: kubectl falls back when they are absent.

@@ -4,7 +4,13 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 /** The resource types the fake serves, by their Kubernetes plural names (as in paths and RBAC rules). */
-export type FakeResource = 'serviceaccounts' | 'pods' | 'namespaces' | 'mutatingwebhookconfigurations';
+export type FakeResource =
+  | 'serviceaccounts'
+  | 'pods'
+  | 'namespaces'
+  | 'nodes'
+  | 'mutatingwebhookconfigurations'
+  | 'daemonsets';
 
 /** A raw Kubernetes object, as `kubectl get -o json` prints it. */
 export type KubeObject = Readonly<Record<string, unknown>>;
@@ -55,6 +61,16 @@ export const RESOURCES: { readonly [R in FakeResource]: ResourceSpec } = {
     shortNames: ['ns'],
     snapshotFile: 'namespaces.json',
   },
+  nodes: {
+    resource: 'nodes',
+    group: '',
+    version: 'v1',
+    kind: 'Node',
+    singularName: 'node',
+    namespaced: false,
+    shortNames: ['no'],
+    snapshotFile: 'nodes.json',
+  },
   mutatingwebhookconfigurations: {
     resource: 'mutatingwebhookconfigurations',
     group: 'admissionregistration.k8s.io',
@@ -65,9 +81,21 @@ export const RESOURCES: { readonly [R in FakeResource]: ResourceSpec } = {
     shortNames: [],
     snapshotFile: 'mutatingwebhookconfigurations.json',
   },
+  daemonsets: {
+    resource: 'daemonsets',
+    group: 'apps',
+    version: 'v1',
+    kind: 'DaemonSet',
+    singularName: 'daemonset',
+    namespaced: true,
+    shortNames: ['ds'],
+    snapshotFile: 'daemonsets.json',
+  },
 };
 
 export const ADMISSION_GROUP = 'admissionregistration.k8s.io';
+/** The named API groups the fake serves (all at v1), in the order kube-apiserver lists them. */
+export const NAMED_GROUPS = ['apps', ADMISSION_GROUP] as const;
 
 /** The `apiVersion` of a resource type's objects. */
 export function apiVersionOf(spec: ResourceSpec): string {
@@ -95,8 +123,10 @@ function apiResource(spec: ResourceSpec): Record<string, unknown> {
 
 /** The legacy (unaggregated) discovery documents, keyed by path, as kube-apiserver serves them. */
 export function discoveryDocuments(serverAddress: string): ReadonlyMap<string, unknown> {
-  const groupVersion = { groupVersion: `${ADMISSION_GROUP}/v1`, version: 'v1' };
-  const admissionGroup = { name: ADMISSION_GROUP, versions: [groupVersion], preferredVersion: groupVersion };
+  const groupOf = (name: string) => {
+    const groupVersion = { groupVersion: `${name}/v1`, version: 'v1' };
+    return { name, versions: [groupVersion], preferredVersion: groupVersion };
+  };
   const resourcesIn = (group: string) =>
     Object.values(RESOURCES)
       .filter((spec) => spec.group === group)
@@ -111,17 +141,14 @@ export function discoveryDocuments(serverAddress: string): ReadonlyMap<string, u
       },
     ],
     ['/api/v1', { kind: 'APIResourceList', groupVersion: 'v1', resources: resourcesIn('') }],
-    ['/apis', { kind: 'APIGroupList', apiVersion: 'v1', groups: [admissionGroup] }],
-    [`/apis/${ADMISSION_GROUP}`, { kind: 'APIGroup', apiVersion: 'v1', ...admissionGroup }],
-    [
-      `/apis/${ADMISSION_GROUP}/v1`,
-      {
-        kind: 'APIResourceList',
-        apiVersion: 'v1',
-        groupVersion: `${ADMISSION_GROUP}/v1`,
-        resources: resourcesIn(ADMISSION_GROUP),
-      },
-    ],
+    ['/apis', { kind: 'APIGroupList', apiVersion: 'v1', groups: NAMED_GROUPS.map(groupOf) }],
+    ...NAMED_GROUPS.flatMap((name): [string, unknown][] => [
+      [`/apis/${name}`, { kind: 'APIGroup', apiVersion: 'v1', ...groupOf(name) }],
+      [
+        `/apis/${name}/v1`,
+        { kind: 'APIResourceList', apiVersion: 'v1', groupVersion: `${name}/v1`, resources: resourcesIn(name) },
+      ],
+    ]),
     [
       '/version',
       {
@@ -228,7 +255,7 @@ export class ObjectStore {
 
   private derivedNamespaces(): readonly KubeObject[] {
     const names = new Set(BUILT_IN_NAMESPACES);
-    for (const resource of ['serviceaccounts', 'pods'] as const) {
+    for (const resource of ['serviceaccounts', 'pods', 'daemonsets'] as const) {
       for (const item of this.objects.get(resource) ?? []) names.add(keyOf(item).namespace);
     }
     return [...names]

@@ -11,7 +11,13 @@ import { errorText } from '../../core/error-text';
 export { KubeConfigError, type KubeTarget, kubeConfigFor } from './kube-config';
 
 /** The resource types the audit lists; the names match the model's ResourceType. */
-export type KubeResource = 'serviceAccounts' | 'pods' | 'mutatingWebhookConfigurations' | 'namespaces';
+export type KubeResource =
+  | 'serviceAccounts'
+  | 'pods'
+  | 'mutatingWebhookConfigurations'
+  | 'namespaces'
+  | 'nodes'
+  | 'daemonSets';
 
 /** Options of one list. */
 export interface ListOptions {
@@ -68,6 +74,8 @@ const PATHS: { readonly [R in KubeResource]: ResourcePath } = {
   serviceAccounts: { prefix: '/api/v1', plural: 'serviceaccounts', namespaced: true },
   pods: { prefix: '/api/v1', plural: 'pods', namespaced: true },
   namespaces: { prefix: '/api/v1', plural: 'namespaces', namespaced: false },
+  nodes: { prefix: '/api/v1', plural: 'nodes', namespaced: false },
+  daemonSets: { prefix: '/apis/apps/v1', plural: 'daemonsets', namespaced: true },
   mutatingWebhookConfigurations: {
     prefix: '/apis/admissionregistration.k8s.io/v1',
     plural: 'mutatingwebhookconfigurations',

@@ -26,6 +26,8 @@ import type { SnapshotWriter } from '../snapshot/write-snapshot';
 
 const ROLE_ARN_ANNOTATION = 'eks.amazonaws.com/role-arn';
 const NAMESPACED: ReadonlySet<KubeResource> = new Set(['serviceAccounts', 'pods']);
+/** Where the EKS Pod Identity agent's DaemonSets run: the only DaemonSets the audit reads (a Role, not a ClusterRole). */
+export const AGENT_NAMESPACE = 'kube-system';
 // These reasons mean the API server as a whole is out of reach: the other lists would fail the same way.
 const CONNECTION_FAILURES: ReadonlySet<KubeApiError['reason']> = new Set([
   'unreachable',
@@ -162,7 +164,12 @@ async function collectKubernetes(
   // The lists are independent: they run at once (pods, the long one, sets the pace).
   const list = async (resource: KubeResource): Promise<void> => {
     const file = snapshot?.openList(resource);
-    const scopes = NAMESPACED.has(resource) && namespaces.length > 0 ? namespaces : [undefined];
+    const scopes =
+      resource === 'daemonSets'
+        ? [AGENT_NAMESPACE]
+        : NAMESPACED.has(resource) && namespaces.length > 0
+          ? namespaces
+          : [undefined];
     // A 410 Gone makes listPages start its own namespace over, but the assembler and the snapshot file can only
     // forget a whole resource: the namespaces listed before it would be lost. So the restart of any namespace
     // after the first starts every namespace over.

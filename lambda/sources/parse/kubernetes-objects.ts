@@ -2,11 +2,13 @@
 
 import type {
   Container,
+  DaemonSet,
   EnvFromSource,
   EnvVar,
   LabelSelector,
   MutatingWebhook,
   MutatingWebhookConfiguration,
+  KubeNode,
   Namespace,
   Pod,
   ProjectedTokenVolume,
@@ -103,6 +105,7 @@ export function parsePod(value: unknown, path: string): Pod {
   const hostNetwork = optionalBoolean(spec, 'hostNetwork', specPath);
   const status = optionalObject(object, 'status', path);
   const phase = status === undefined ? undefined : optionalString(status, 'phase', at(path, 'status'));
+  const ready = status === undefined ? undefined : readyCondition(status, at(path, 'status'));
   const metadataObject = asObject(object.metadata, at(path, 'metadata'));
   const controller = optionalArray(metadataObject, 'ownerReferences', at(path, 'metadata'))
     .map((item) => (typeof item === 'object' && item !== null ? (item as JsonObject) : {}))
@@ -122,8 +125,53 @@ export function parsePod(value: unknown, path: string): Pod {
     ...(owner === undefined ? {} : { owner }),
     ...(nodeName === undefined || nodeName === '' ? {} : { nodeName }),
     ...(hostNetwork === true ? { hostNetwork } : {}),
+    ...(ready === undefined ? {} : { ready }),
     containers,
     tokenVolumes,
+  };
+}
+
+/** The `Ready` condition of a status, as the kubelet reports it; undefined when there is none. */
+function readyCondition(status: JsonObject, path: string): boolean | undefined {
+  const conditions = optionalArray(status, 'conditions', path);
+  const ready = conditions.find((item) => isObject(item) && item.type === 'Ready');
+  return isObject(ready) ? ready.status === 'True' : undefined;
+}
+
+const OS_LABEL = 'kubernetes.io/os';
+const COMPUTE_TYPE_LABEL = 'eks.amazonaws.com/compute-type';
+
+/** A Node (`kubectl get nodes -o json`): its operating system and EKS compute type, from labels and nodeInfo. */
+export function parseNode(value: unknown, path: string): KubeNode {
+  const object = asObject(value, path);
+  const { name, labels } = metadataOf(object, path, false);
+  const statusPath = at(path, 'status');
+  const status = optionalObject(object, 'status', path);
+  const nodeInfo = status === undefined ? undefined : optionalObject(status, 'nodeInfo', statusPath);
+  const os =
+    labels[OS_LABEL] ??
+    (nodeInfo === undefined ? undefined : optionalString(nodeInfo, 'operatingSystem', at(statusPath, 'nodeInfo')));
+  const computeType = labels[COMPUTE_TYPE_LABEL];
+  return {
+    name,
+    ...(os === undefined || os === '' ? {} : { os }),
+    ...(computeType === undefined || computeType === '' ? {} : { computeType }),
+  };
+}
+
+/** A DaemonSet (`kubectl get daemonsets -n kube-system -o json`): its name and how many of its pods are Ready. */
+export function parseDaemonSet(value: unknown, path: string): DaemonSet {
+  const object = asObject(value, path);
+  const { name, namespace = '' } = metadataOf(object, path, true);
+  const statusPath = at(path, 'status');
+  const status = optionalObject(object, 'status', path);
+  const desired = status === undefined ? undefined : optionalNumber(status, 'desiredNumberScheduled', statusPath);
+  const ready = status === undefined ? undefined : optionalNumber(status, 'numberReady', statusPath);
+  return {
+    namespace,
+    name,
+    ...(desired === undefined ? {} : { desiredNumberScheduled: desired }),
+    ...(ready === undefined ? {} : { numberReady: ready }),
   };
 }
 

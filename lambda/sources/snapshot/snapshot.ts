@@ -25,6 +25,8 @@ export const SNAPSHOT_FILES = {
   instanceProfiles: { file: 'instance-profiles.json', required: false },
   accountSummary: { file: 'account-summary.json', required: false },
   podIdentityAgentAddon: { file: 'pod-identity-agent-addon.json', required: false },
+  nodes: { file: 'nodes.json', required: false },
+  daemonSets: { file: 'daemonsets.json', required: false },
 } as const;
 
 export type SnapshotPart = keyof typeof SNAPSHOT_FILES;

@@ -4,15 +4,11 @@
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { KUBERNETES_RESOURCES } from '../../core/model/cluster-state';
 import { LIST_PARTS, type ListPart } from '../assemble-state';
 import { SNAPSHOT_FILES } from './snapshot';
 
-const KUBERNETES_PARTS: ReadonlySet<ListPart> = new Set([
-  'serviceAccounts',
-  'pods',
-  'mutatingWebhookConfigurations',
-  'namespaces',
-]);
+const KUBERNETES_PARTS: ReadonlySet<ListPart> = new Set<ListPart>(KUBERNETES_RESOURCES);
 
 /** A file being written could not be; names the file. */
 export class SnapshotWriteError extends Error {

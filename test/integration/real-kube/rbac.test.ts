@@ -23,6 +23,7 @@ const LISTED = [
   ['serviceaccounts', 'serviceAccounts'],
   ['pods', 'pods'],
   ['namespaces', 'namespaces'],
+  ['nodes', 'nodes'],
   ['mutatingwebhookconfigurations', 'mutatingWebhookConfigurations'],
 ] as const;
 
@@ -79,19 +80,20 @@ const verbsOf = (cell: string | undefined) =>
     .join(',');
 
 /** `kubectl auth can-i` as the auditor (impersonated by the admin): "yes" or "no". */
-async function auditorCan(verb: string, resource: string): Promise<string> {
+async function auditorCan(verb: string, resource: string, namespace?: string): Promise<string> {
   const answer = await cluster.kubectl([
     'auth',
     'can-i',
     verb,
     resource,
-    '--all-namespaces',
+    ...(namespace === undefined ? ['--all-namespaces'] : ['--namespace', namespace]),
     '--as',
     AUDITOR_ROLE_ARN,
     '--as-group',
     AUDITOR_GROUP,
   ]);
-  return answer.stdout.trim();
+  // A refusal may carry the authorizer's reason: `no - RBAC: role.rbac.authorization.k8s.io "..." not found`.
+  return answer.stdout.trim().split(/\s/)[0] ?? '';
 }
 
 async function setRules(rules: readonly Rule[]): Promise<void> {
@@ -108,9 +110,14 @@ async function setRules(rules: readonly Rule[]): Promise<void> {
 }
 
 /** The RBAC authorizer reads roles from its informer: wait until it answers as expected. */
-async function untilAuditorCan(verb: string, resource: string, expected: 'yes' | 'no'): Promise<void> {
+async function untilAuditorCan(
+  verb: string,
+  resource: string,
+  expected: 'yes' | 'no',
+  namespace?: string,
+): Promise<void> {
   for (let attempt = 0; attempt < 50; attempt += 1) {
-    if ((await auditorCan(verb, resource)) === expected) return;
+    if ((await auditorCan(verb, resource, namespace)) === expected) return;
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   throw new Error(`kubectl auth can-i ${verb} ${resource} never answered ${expected}`);
@@ -150,9 +157,15 @@ describe('the shipped RBAC on the real authorizer', () => {
         ['pods', 'create,list'],
         ['namespaces', 'list'],
         ['serviceaccounts', 'list'],
+        ['nodes', 'list'],
         ['mutatingwebhookconfigurations.admissionregistration.k8s.io', 'list'],
       ]),
     );
+    // DaemonSets only in kube-system, where the EKS Pod Identity agent runs.
+    expect(resources).not.toContainEqual(['daemonsets.apps', 'list']);
+    expect(await auditorCan('list', 'daemonsets.apps', 'kube-system')).toBe('yes');
+    expect(await auditorCan('list', 'daemonsets.apps', 'default')).toBe('no');
+    expect(await auditorCan('list', 'daemonsets.apps')).toBe('no');
     expect(listed.stdout).not.toMatch(/secrets/i);
     // What every authenticated user may do (self-reviews, discovery) is the rest; no resource wildcard.
     expect(rows.filter((row) => row[0] === '*.*' || row[0] === '*')).toEqual([]);
@@ -183,6 +196,26 @@ describe('the shipped RBAC on the real authorizer', () => {
       }
     });
   }
+
+  it('reports IRSA-X02 for exactly daemonSets when the Role in kube-system is removed', async () => {
+    try {
+      const removed = await cluster.kubectl(['delete', 'role', 'irsa-auditor', '--namespace', 'kube-system']);
+      expect(removed.code).toBe(0);
+      await untilAuditorCan('list', 'daemonsets.apps', 'no', 'kube-system');
+      const findings = await audit();
+
+      const x02 = ofCheck(findings, 'IRSA-X02');
+      expect(x02.map((finding) => [finding.evidence.resource, finding.evidence.reason])).toEqual([
+        ['daemonSets', 'forbidden'],
+      ]);
+      expect(x02[0]?.message).toContain('cannot list resource "daemonsets" in API group "apps" in the namespace "kube-system"');
+      expect(x02[0]?.remediation).toContain('the Role in kube-system');
+    } finally {
+      const restored = await cluster.kubectl(['apply', '-f', join(ROOT, 'deploy', 'rbac.yaml')]);
+      expect(restored.stderr).toBe('');
+      await untilAuditorCan('list', 'daemonsets.apps', 'yes', 'kube-system');
+    }
+  });
 
   it('reports IRSA-X02 for the probe, and only for it, without deploy/rbac-probe.yaml', async () => {
     const removed = await cluster.kubectl(['delete', '-f', join(ROOT, 'deploy', 'rbac-probe.yaml')]);
