@@ -323,7 +323,9 @@ describe('deploy/rbac.yaml and deploy/rbac-probe.yaml', () => {
       ...(rule.resources ?? []),
       ...(rule.verbs ?? []),
     ]);
-    expect(roles.map((role) => `${role.kind} ${role.metadata?.namespace ?? ''}/${role.metadata?.name}`).sort()).toEqual([
+    expect(
+      roles.map((role) => `${role.kind} ${role.metadata?.namespace ?? ''}/${role.metadata?.name}`).sort(),
+    ).toEqual([
       'ClusterRole /irsa-auditor',
       'ClusterRole /irsa-auditor-probe',
       'Role kube-system/irsa-auditor',

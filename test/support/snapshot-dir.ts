@@ -15,7 +15,9 @@ export interface SnapshotCopy {
   readonly dispose: () => Promise<void>;
 }
 
-export async function copyExample(name: 'healthy' | 'blog-incident'): Promise<SnapshotCopy> {
+export async function copyExample(
+  name: 'healthy' | 'blog-incident' | 'pod-identity-migration',
+): Promise<SnapshotCopy> {
   const directory = await mkdtemp(join(tmpdir(), `irsa-${name}-`));
   await cp(join(EXAMPLES, name), directory, { recursive: true });
   return {

@@ -5,8 +5,10 @@ import type {
   CertificateBundle,
   ClusterState,
   Container,
+  DaemonSet,
   IamRole,
   InstanceProfile,
+  KubeNode,
   MutatingWebhook,
   MutatingWebhookConfiguration,
   NodeInstance,
@@ -390,3 +392,33 @@ export function nodeInstance(options: Partial<NodeInstance> = {}): NodeInstance 
 
 /** The instance profile of `nodeInstance()`, whose role is NODE_ROLE_ARN. */
 export const NODE_PROFILE: InstanceProfile = { arn: NODE_PROFILE_ARN, roleArns: [NODE_ROLE_ARN] };
+
+/** A Linux EC2 node of the cluster as `kubectl get nodes` shows it (NODE_NAME unless named). */
+export function kubeNode(overrides: Partial<KubeNode> = {}): KubeNode {
+  return { name: NODE_NAME, os: 'linux', ...overrides };
+}
+
+/** A kube-system DaemonSet of the Pod Identity agent (the add-on's unless named), all its pods Ready. */
+export function agentDaemonSet(name = 'eks-pod-identity-agent'): DaemonSet {
+  return { namespace: 'kube-system', name, desiredNumberScheduled: 1, numberReady: 1 };
+}
+
+/** The agent DaemonSet's pod on a node (NODE_NAME unless given), Ready unless told otherwise. */
+export function agentPod(options: { nodeName?: string; ready?: boolean; daemonSet?: string } = {}): Pod {
+  const daemonSet = options.daemonSet ?? 'eks-pod-identity-agent';
+  return {
+    namespace: 'kube-system',
+    name: `${daemonSet}-x7k2p`,
+    serviceAccountName: 'eks-pod-identity-agent',
+    labels: { 'app.kubernetes.io/name': daemonSet },
+    annotations: {},
+    creationTimestamp: '2026-11-20T08:00:00Z',
+    phase: 'Running',
+    owner: { kind: 'DaemonSet', name: daemonSet },
+    nodeName: options.nodeName ?? NODE_NAME,
+    hostNetwork: true,
+    ready: options.ready ?? true,
+    containers: [],
+    tokenVolumes: [],
+  };
+}

@@ -91,6 +91,8 @@ describe('irsa-audit audit --snapshot', () => {
     );
     expect(result.code).toBe(1);
     expect(found.sort()).toEqual([
+      'IRSA-P08 high Pod data/etl-runner-29935620-r7x2m',
+      'IRSA-P08 high Pod monitoring/cloudwatch-agent-hqsg8',
       'IRSA-P09 medium Node /ip-10-42-78-214.eu-west-1.compute.internal',
       'IRSA-S04 info PodIdentityAssociation data/a-2et4r6y8u0i2o4p6a',
       'IRSA-S12 medium ServiceAccount payments/orders-api',

@@ -6,9 +6,17 @@ import type { Check, FindingDraft } from './check';
 const MAX_LISTED = 20;
 
 /**
+ * A kube-system DaemonSet pod on the host network is one of the node's own agents (aws-node, kube-proxy, the
+ * EKS Pod Identity agent, CSI node plugins): it runs on every node by design and is not a workload's reach.
+ */
+const isNodeAgent = (pod: Pod) =>
+  pod.namespace === 'kube-system' && pod.owner?.kind === 'DaemonSet' && pod.hostNetwork === true;
+
+/**
  * The blast radius of every broken identity: a pod that can reach its node's instance metadata gets the node's
  * role whenever its own credentials fail (IRSA-P01), and a compromised pod gets it always. One finding per node,
  * naming its role and the pods that reach it (all of them, or the hostNetwork ones where IMDS is closed to pods).
+ * The node's own agents (kube-system DaemonSets on the host network) are not counted.
  */
 export const p09NodeRoleReachable: Check = {
   id: 'IRSA-P09',
@@ -22,6 +30,7 @@ export const p09NodeRoleReachable: Check = {
     for (const pod of context.state.pods) {
       if (!context.inScope(pod.namespace) || pod.nodeName === undefined) continue;
       if (pod.phase !== undefined && FINISHED_POD_PHASES.has(pod.phase)) continue;
+      if (isNodeAgent(pod)) continue;
       const pods = podsByNode.get(pod.nodeName);
       if (pods === undefined) podsByNode.set(pod.nodeName, [pod]);
       else pods.push(pod);

@@ -5,7 +5,10 @@ import type { Check } from './check';
 // IAM actions. The audit only lists (it never GETs one object); the DaemonSets are read in kube-system only.
 const CLUSTER_ROLE = "the ClusterRole bound to the auditor's Kubernetes group";
 const KUBERNETES_RESOURCES: Partial<Readonly<Record<ResourceType, { rule: string; role: string }>>> = {
-  serviceAccounts: { rule: '{apiGroups: [""], resources: ["serviceaccounts"], verbs: ["list"]}', role: CLUSTER_ROLE },
+  serviceAccounts: {
+    rule: '{apiGroups: [""], resources: ["serviceaccounts"], verbs: ["list"]}',
+    role: CLUSTER_ROLE,
+  },
   pods: { rule: '{apiGroups: [""], resources: ["pods"], verbs: ["list"]}', role: CLUSTER_ROLE },
   mutatingWebhookConfigurations: {
     rule: '{apiGroups: ["admissionregistration.k8s.io"], resources: ["mutatingwebhookconfigurations"], verbs: ["list"]}',

@@ -48,6 +48,7 @@ export type { CertificateAuthority, LeafCertificateOptions, ServingCertificate }
 export type { TestAwsCredentials } from './eks-token';
 export { testEksToken } from './eks-token';
 export type { FakeObjects, FakeResource, KubeObject } from './resources';
+export { readSnapshotObjects } from './resources';
 
 /** The verbs whose authorization a test can take away with `forbid`. */
 export type FakeVerb = 'get' | 'list' | 'create';

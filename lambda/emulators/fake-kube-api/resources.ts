@@ -146,7 +146,12 @@ export function discoveryDocuments(serverAddress: string): ReadonlyMap<string, u
       [`/apis/${name}`, { kind: 'APIGroup', apiVersion: 'v1', ...groupOf(name) }],
       [
         `/apis/${name}/v1`,
-        { kind: 'APIResourceList', apiVersion: 'v1', groupVersion: `${name}/v1`, resources: resourcesIn(name) },
+        {
+          kind: 'APIResourceList',
+          apiVersion: 'v1',
+          groupVersion: `${name}/v1`,
+          resources: resourcesIn(name),
+        },
       ],
     ]),
     [

@@ -5,10 +5,10 @@ import type {
   DaemonSet,
   EnvFromSource,
   EnvVar,
+  KubeNode,
   LabelSelector,
   MutatingWebhook,
   MutatingWebhookConfiguration,
-  KubeNode,
   Namespace,
   Pod,
   ProjectedTokenVolume,
@@ -150,7 +150,9 @@ export function parseNode(value: unknown, path: string): KubeNode {
   const nodeInfo = status === undefined ? undefined : optionalObject(status, 'nodeInfo', statusPath);
   const os =
     labels[OS_LABEL] ??
-    (nodeInfo === undefined ? undefined : optionalString(nodeInfo, 'operatingSystem', at(statusPath, 'nodeInfo')));
+    (nodeInfo === undefined
+      ? undefined
+      : optionalString(nodeInfo, 'operatingSystem', at(statusPath, 'nodeInfo')));
   const computeType = labels[COMPUTE_TYPE_LABEL];
   return {
     name,
@@ -165,7 +167,8 @@ export function parseDaemonSet(value: unknown, path: string): DaemonSet {
   const { name, namespace = '' } = metadataOf(object, path, true);
   const statusPath = at(path, 'status');
   const status = optionalObject(object, 'status', path);
-  const desired = status === undefined ? undefined : optionalNumber(status, 'desiredNumberScheduled', statusPath);
+  const desired =
+    status === undefined ? undefined : optionalNumber(status, 'desiredNumberScheduled', statusPath);
   const ready = status === undefined ? undefined : optionalNumber(status, 'numberReady', statusPath);
   return {
     namespace,

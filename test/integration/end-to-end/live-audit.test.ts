@@ -6,7 +6,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AuditReport, Finding } from '../../../lambda/core/model/finding';
-import { type FakeKubeApi, startFakeKubeApi } from '../../../lambda/emulators/fake-kube-api';
+import {
+  type FakeKubeApi,
+  readSnapshotObjects,
+  startFakeKubeApi,
+} from '../../../lambda/emulators/fake-kube-api';
 import { MOTO_CREDENTIALS, type MotoServer, motoClients, startMoto } from '../../../lambda/emulators/moto';
 import { exampleEksIdentities, seedMotoWithExample } from '../../../lambda/emulators/seed-moto';
 import { runCli } from '../../support/run-cli';
@@ -91,10 +95,12 @@ describe('live audit against moto_server and the fake Kubernetes API server', ()
         'account-summary.json',
         'cluster.json',
         'clusters.json',
+        'daemonsets.json',
         'instance-profiles.json',
         'instances.json',
         'mutatingwebhookconfigurations.json',
         'namespaces.json',
+        'nodes.json',
         'oidc-providers.json',
         'pods.json',
         'roles.json',
@@ -125,6 +131,33 @@ describe('live audit against moto_server and the fake Kubernetes API server', ()
     expect(summaryOf(findingsOf(result.stdout))).toContain(
       'IRSA-W02 critical MutatingWebhookConfiguration /pod-identity-webhook',
     );
+  });
+});
+
+describe('live audit of where the EKS Pod Identity agent runs', () => {
+  it('lists nodes and kube-system DaemonSets and reports the pods on a node without a Ready agent', async () => {
+    const migration = await readSnapshotObjects(join(EXAMPLES, 'pod-identity-migration'));
+    const before = await readSnapshotObjects(EXAMPLE);
+    kube.setObjects({ pods: migration.pods, nodes: migration.nodes, daemonsets: migration.daemonsets });
+    kube.clearRequests();
+    try {
+      const result = await runCli(args('audit', '--cluster', CLUSTER, ...live, '--format', 'json'), io);
+
+      const lists = kube.requests.map((request) => request.path);
+      expect(lists).toContain('/api/v1/nodes');
+      expect(lists).toContain('/apis/apps/v1/namespaces/kube-system/daemonsets');
+      // moto has no Pod Identity associations: these pods use the agent by their env (AWS_CONTAINER_CREDENTIALS_FULL_URI).
+      const p08 = findingsOf(result.stdout).filter((finding) => finding.check === 'IRSA-P08');
+      expect(p08.map((finding) => `${finding.resource.namespace}/${finding.resource.name}`).sort()).toEqual([
+        'data/etl-runner-29935620-r7x2m',
+        'monitoring/cloudwatch-agent-hqsg8',
+      ]);
+      expect(p08[0]?.message).toContain(
+        'its agent pod kube-system/eks-pod-identity-agent-c8p2w is not Ready',
+      );
+    } finally {
+      kube.setObjects({ pods: before.pods ?? [], nodes: [], daemonsets: [] });
+    }
   });
 });
 

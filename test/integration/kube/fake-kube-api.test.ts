@@ -40,7 +40,14 @@ afterAll(async () => {
 
 afterEach(() => {
   api.clearRequests();
-  for (const resource of ['serviceaccounts', 'pods', 'namespaces', 'mutatingwebhookconfigurations'] as const)
+  for (const resource of [
+    'serviceaccounts',
+    'pods',
+    'namespaces',
+    'nodes',
+    'mutatingwebhookconfigurations',
+    'daemonsets',
+  ] as const)
     api.permit(resource);
 });
 
@@ -97,6 +104,26 @@ describe('the fake API server read by kubectl', () => {
       expect(printed.kind).toBe('List');
       expect(printed.apiVersion).toBe('v1');
       expect(printed.items).toEqual(served);
+    },
+  );
+
+  it.each([
+    ['nodes', ['get', 'nodes', '-o', 'json'], 'nodes.json'],
+    ['daemonsets', ['get', 'daemonsets.apps', '-n', 'kube-system', '-o', 'json'], 'daemonsets.json'],
+  ] as const)(
+    'round-trips %s of examples/pod-identity-migration through kubectl',
+    async (resource, args, file) => {
+      const served = await exampleItems('pod-identity-migration', file);
+      api.setObjects({ [resource]: served });
+      try {
+        const result = await run(args);
+
+        expect(result.stderr).toBe('');
+        expect(result.code).toBe(0);
+        expect((JSON.parse(result.stdout) as { items: unknown }).items).toEqual(served);
+      } finally {
+        api.setObjects({ [resource]: [] });
+      }
     },
   );
 

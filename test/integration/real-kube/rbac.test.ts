@@ -208,7 +208,9 @@ describe('the shipped RBAC on the real authorizer', () => {
       expect(x02.map((finding) => [finding.evidence.resource, finding.evidence.reason])).toEqual([
         ['daemonSets', 'forbidden'],
       ]);
-      expect(x02[0]?.message).toContain('cannot list resource "daemonsets" in API group "apps" in the namespace "kube-system"');
+      expect(x02[0]?.message).toContain(
+        'cannot list resource "daemonsets" in API group "apps" in the namespace "kube-system"',
+      );
       expect(x02[0]?.remediation).toContain('the Role in kube-system');
     } finally {
       const restored = await cluster.kubectl(['apply', '-f', join(ROOT, 'deploy', 'rbac.yaml')]);

@@ -106,6 +106,50 @@ describe('loadSnapshot', () => {
     ]);
   });
 
+  it('reads nodes (OS, EKS compute type), the DaemonSets of kube-system and whether each pod is Ready', async () => {
+    copy = await copyExample('pod-identity-migration');
+    const nodes = await exampleItems('pod-identity-migration', 'nodes.json');
+    const template = nodes[0] as { metadata: { labels: Record<string, string> }; status: object };
+    const labelled = (name: string, labels: Record<string, string>) => ({
+      ...template,
+      metadata: { ...template.metadata, name, labels: { ...template.metadata.labels, ...labels } },
+    });
+    const { 'kubernetes.io/os': _os, ...withoutOs } = template.metadata.labels;
+    await copy.writeJson('nodes.json', {
+      apiVersion: 'v1',
+      kind: 'List',
+      items: [
+        ...nodes,
+        labelled('ip-10-42-90-12.eu-west-1.compute.internal', { 'kubernetes.io/os': 'windows' }),
+        labelled('mi-0a1b2c3d4e5f60789', { 'eks.amazonaws.com/compute-type': 'hybrid' }),
+        // Without the label, the kubelet's nodeInfo still says which OS the node runs.
+        { ...template, metadata: { ...template.metadata, name: 'unlabelled', labels: withoutOs } },
+      ],
+    });
+
+    const state = await loadSnapshot(copy.directory);
+
+    expect(state.nodes).toEqual([
+      { name: 'ip-10-42-11-87.eu-west-1.compute.internal', os: 'linux' },
+      { name: 'ip-10-42-45-130.eu-west-1.compute.internal', os: 'linux' },
+      { name: 'ip-10-42-78-214.eu-west-1.compute.internal', os: 'linux' },
+      { name: 'ip-10-42-90-12.eu-west-1.compute.internal', os: 'windows' },
+      { name: 'mi-0a1b2c3d4e5f60789', os: 'linux', computeType: 'hybrid' },
+      { name: 'unlabelled', os: 'linux' },
+    ]);
+    // examples/pod-identity-migration/daemonsets.json: status as kubectl printed it.
+    expect(state.daemonSets).toEqual([
+      { namespace: 'kube-system', name: 'eks-pod-identity-agent', desiredNumberScheduled: 3, numberReady: 2 },
+    ]);
+    const agents = state.pods.filter((pod) => pod.owner?.name === 'eks-pod-identity-agent');
+    expect(agents.map((pod) => [pod.nodeName, pod.ready])).toEqual([
+      ['ip-10-42-78-214.eu-west-1.compute.internal', false],
+      ['ip-10-42-11-87.eu-west-1.compute.internal', true],
+      ['ip-10-42-45-130.eu-west-1.compute.internal', true],
+    ]);
+    expect(state.malformedObjects).toEqual([]);
+  });
+
   it('reads the agent add-on as describe-addon prints it, `{"addon": null}` as not installed, and Auto Mode', async () => {
     copy = await copyExample('healthy');
     const cluster = JSON.parse(await readFile(join(copy.directory, 'cluster.json'), 'utf8'));
