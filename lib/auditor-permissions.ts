@@ -189,6 +189,25 @@ export function collectionStatements(stack: Stack, scope: CollectionScope = {}):
         'ServiceAccount annotations and pod identity associations may name any role of the account; names are only known at run time; limited to this account',
     },
     {
+      // IRSA-S13: may an association's role assume its target role? Read only for associations with a target.
+      statement: allowStatement(
+        'ReadPermissionsOfAssociationRoles',
+        ['iam:ListRolePolicies', 'iam:GetRolePolicy', 'iam:ListAttachedRolePolicies'],
+        [iamArn('role')],
+      ),
+      wildcardReason:
+        'the roles of pod identity associations that chain to a target role, whose names are only known at run time; limited to this account',
+    },
+    {
+      statement: allowStatement(
+        'ReadManagedPoliciesOfAssociationRoles',
+        ['iam:GetPolicy', 'iam:GetPolicyVersion'],
+        [iamArn('policy'), `arn:${stack.partition}:iam::aws:policy/*`],
+      ),
+      wildcardReason:
+        "the managed policies attached to those roles, the account's own or AWS managed ones, whose names are only known at run time",
+    },
+    {
       statement: allowStatement(
         'ReadNodeInstanceProfiles',
         ['iam:GetInstanceProfile'],

@@ -20,6 +20,7 @@ import type {
   OidcProvider,
   Pod,
   PodIdentityAssociation,
+  RolePolicy,
   ServiceAccount,
   WebhookProbe,
 } from '../core/model/cluster-state';
@@ -33,6 +34,7 @@ import {
   parseOidcProvider,
   parsePodIdentityAssociation,
   parseRole,
+  parseRolePolicy,
 } from './parse/aws-objects';
 import { at, ShapeError } from './parse/json-shape';
 import {
@@ -56,6 +58,7 @@ interface ListRecords {
   readonly accountClusters: AccountCluster;
   readonly nodeInstances: NodeInstance;
   readonly instanceProfiles: InstanceProfile;
+  readonly rolePolicies: RolePolicy;
   readonly nodes: KubeNode;
   readonly daemonSets: DaemonSet;
 }
@@ -89,6 +92,7 @@ export const LIST_PARTS: { readonly [P in ListPart]: PartSpec<P> } = {
   accountClusters: { member: 'clusters', kind: 'Cluster', parse: parseAccountCluster },
   nodeInstances: { member: 'Instances', kind: 'Instance', parse: parseNodeInstance },
   instanceProfiles: { member: 'InstanceProfiles', kind: 'InstanceProfile', parse: parseInstanceProfile },
+  rolePolicies: { member: 'RolePolicies', kind: 'RolePolicy', parse: parseRolePolicy },
   nodes: { member: 'items', kind: 'Node', parse: parseNode },
   daemonSets: { member: 'items', kind: 'DaemonSet', parse: parseDaemonSet },
 };
@@ -142,6 +146,7 @@ export class ClusterStateAssembler {
         const record = spec.parse(item, path);
         list.push(record);
         if (part === 'roles') this.noteUnparseableTrust(record as IamRole, path);
+        if (part === 'rolePolicies') this.noteUnparseablePolicy(record as RolePolicy, path);
       } catch (error) {
         if (!(error instanceof ShapeError)) throw error;
         const object = {
@@ -207,6 +212,7 @@ export class ClusterStateAssembler {
       ...(lists.accountClusters === undefined ? {} : { accountClusters: lists.accountClusters }),
       ...(lists.nodeInstances === undefined ? {} : { nodeInstances: lists.nodeInstances }),
       ...(lists.instanceProfiles === undefined ? {} : { instanceProfiles: lists.instanceProfiles }),
+      ...(lists.rolePolicies === undefined ? {} : { rolePolicies: lists.rolePolicies }),
       ...(lists.nodes === undefined ? {} : { nodes: lists.nodes }),
       ...(lists.daemonSets === undefined ? {} : { daemonSets: lists.daemonSets }),
       ...(this.accountQuotas === undefined ? {} : { accountQuotas: this.accountQuotas }),
@@ -222,6 +228,19 @@ export class ClusterStateAssembler {
   private collection(): Collection {
     if (!this.errors.some((error) => error.resource === 'cluster-connection')) return 'full';
     return this.cluster?.arn === undefined ? 'none' : 'aws-only';
+  }
+
+  // A permissions policy that cannot be parsed is kept (so the role's policies count as read), and reported once.
+  private noteUnparseablePolicy(policy: RolePolicy, path: string): void {
+    if (policy.documentError === undefined) return;
+    const object = {
+      source: this.sourceOf('rolePolicies'),
+      kind: 'RolePolicy',
+      name: `${policy.roleName}/${policy.policyName}`,
+      path: at(path, 'PolicyDocument'),
+      problem: policy.documentError,
+    };
+    this.malformed.push({ part: 'rolePolicies', object });
   }
 
   // A role whose trust policy cannot be parsed is kept (it exists: no S02), and reported once.

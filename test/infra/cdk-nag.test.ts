@@ -161,6 +161,8 @@ describe('the suppressed findings', () => {
         iam5('Resource::arn:<AWS::Partition>:iam::<AWS::AccountId>:oidc-provider/*'),
         iam5('Resource::arn:<AWS::Partition>:iam::<AWS::AccountId>:instance-profile/*'),
         iam5('Resource::arn:<AWS::Partition>:iam::<AWS::AccountId>:role/*'),
+        iam5('Resource::arn:<AWS::Partition>:iam::<AWS::AccountId>:policy/*'),
+        iam5('Resource::arn:<AWS::Partition>:iam::aws:policy/*'),
         iam5('Resource::<Reports.Arn>/reports/*'),
         iam5('Resource::<Reports.Arn>/runs/*'),
       ].sort(),

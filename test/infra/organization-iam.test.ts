@@ -32,6 +32,11 @@ const COLLECTION_ACTIONS = [
   'iam:ListRoles',
   'iam:GetAccountSummary',
   'iam:GetInstanceProfile',
+  'iam:ListRolePolicies',
+  'iam:GetRolePolicy',
+  'iam:ListAttachedRolePolicies',
+  'iam:GetPolicy',
+  'iam:GetPolicyVersion',
   'ec2:DescribeInstances',
 ];
 const STEPS = ['discover', 'auditTarget', 'aggregate'] as const;
@@ -277,13 +282,17 @@ describe('the member role', () => {
 
   it('reads EKS only in the configured regions of its own account, and IAM only of its own account', () => {
     // Act
-    const scoped = statements.flatMap(({ resources }) => resources).filter((resource) => resource !== '*');
+    const resources = statements.flatMap(({ resources }) => resources);
+    // AWS managed policies live in the pseudo-account "aws": public documents, attached to the account's roles.
+    const awsManaged = resources.filter((resource) => resource.includes(':iam::aws:'));
+    const scoped = resources.filter((resource) => resource !== '*' && !awsManaged.includes(resource));
 
     // Assess
     for (const resource of scoped)
       expect(resource).toMatch(
-        /^arn:<AWS::Partition>:(eks:(eu-west-1|us-east-1)|iam:):<AWS::AccountId>:(cluster|podidentityassociation|addon|role|oidc-provider|instance-profile)\//,
+        /^arn:<AWS::Partition>:(eks:(eu-west-1|us-east-1)|iam:):<AWS::AccountId>:(cluster|podidentityassociation|addon|role|oidc-provider|instance-profile|policy)\//,
       );
+    expect(awsManaged).toEqual(['arn:<AWS::Partition>:iam::aws:policy/*']);
     expect(scoped.filter((resource) => resource.includes(':eks:eu-west-1:')).length).toBeGreaterThan(0);
     expect(scoped.filter((resource) => resource.includes(':eks:us-east-1:')).length).toBeGreaterThan(0);
     // "*" only for the list calls that have no resource type.

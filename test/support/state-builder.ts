@@ -14,6 +14,7 @@ import type {
   NodeInstance,
   Pod,
   PodIdentityAssociation,
+  RolePolicy,
   ServiceAccount,
 } from '../../lambda/core/model/cluster-state';
 import type { TrustPolicy, TrustStatement } from '../../lambda/core/policy/trust-policy-document';
@@ -422,3 +423,21 @@ export function agentPod(options: { nodeName?: string; ready?: boolean; daemonSe
     tokenVolumes: [],
   };
 }
+
+/** A permissions policy of a role (inline unless a managed policy ARN is given), parsed as the sources parse it. */
+export function rolePolicy(
+  roleName: string,
+  policyName: string,
+  document: unknown,
+  policyArn?: string,
+): RolePolicy {
+  const parsed = parseTrustPolicy(document);
+  if (!('policy' in parsed)) throw new Error(`fixture policy ${policyName} does not parse: ${parsed.error}`);
+  return { roleName, policyName, ...(policyArn === undefined ? {} : { policyArn }), document: parsed.policy };
+}
+
+/** The identity policy EKS documents for an association role that chains to `targetArn`. */
+export const assumeTargetPolicy = (targetArn: string) => ({
+  Version: '2012-10-17',
+  Statement: [{ Effect: 'Allow', Action: ['sts:AssumeRole', 'sts:TagSession'], Resource: targetArn }],
+});

@@ -12,6 +12,7 @@ import {
 } from '../analysis/pod-identity';
 import type { IamRole, PodIdentityAssociation } from '../model/cluster-state';
 import { accountOfArn } from '../policy/arn';
+import { evaluatePermission, type PermissionDecision } from '../policy/identity-policy';
 import { evaluateTrust, type TrustDecision } from '../policy/trust-policy';
 import type { Check, FindingDraft } from './check';
 
@@ -222,27 +223,132 @@ function hopDraft(
   return missingRoleDraft(context, association, hop);
 }
 
+/** Session tags that differ per pod: present on every real call, absent from the context the audit builds. */
+const PER_POD_TAGS = ['kubernetes-pod-name', 'kubernetes-pod-uid'];
+/** Request keys of the second hop the audit knows in full (tags it can name, the caller, the external ID). */
+function knownSecondHopKey(context: ReadonlyMap<string, readonly string[]>) {
+  const lowered = new Set([...context.keys()].map((key) => key.toLowerCase()));
+  return (key: string) => {
+    if (lowered.has(key)) return true;
+    const tag = /^aws:(request|principal)tag\/(.+)$/.exec(key)?.[2];
+    if (tag !== undefined) return !PER_POD_TAGS.includes(tag);
+    return ['sts:externalid', 'aws:principalarn', 'aws:principalaccount', 'aws:tagkeys'].includes(key);
+  };
+}
+
+/**
+ * Whether the first role must be allowed by its own permissions to assume the target: always across accounts,
+ * and in one account unless the target's trust names the role itself (then the trust alone grants it).
+ */
+function identityPolicyNeeded(
+  context: AuditContext,
+  association: PodIdentityAssociation,
+  target: string,
+): boolean {
+  if (accountOfArn(target) !== accountOfArn(association.roleArn)) return true;
+  const policy = context.role(target)?.trustPolicy;
+  if (policy === undefined) return true;
+  const request = hopRequest(context, association, 'target');
+  return !request.actions.every(
+    (action) =>
+      evaluateTrust(policy, {
+        principalType: 'AWS',
+        principal: association.roleArn,
+        action,
+        context: request.context,
+      }).allowed,
+  );
+}
+
+/** The finding for a first role whose permissions policies do not let it assume the target role. */
+function identityDraft(context: AuditContext, association: PodIdentityAssociation): FindingDraft | undefined {
+  const target = association.targetRoleArn;
+  const role = context.role(association.roleArn);
+  const all = context.state.rolePolicies;
+  if (target === undefined || role === undefined || all === undefined) return undefined;
+  if (!identityPolicyNeeded(context, association, target)) return undefined;
+  const own = all.filter((policy) => policy.roleName === role.name);
+  // A policy that could not be parsed is IRSA-X04; without it the grant cannot be judged.
+  if (own.some((policy) => policy.document === undefined)) return undefined;
+  const policies = own.flatMap((policy) =>
+    policy.document === undefined
+      ? []
+      : [{ name: policy.policyArn ?? policy.policyName, document: policy.document }],
+  );
+  const requestContext = targetRequestContext(context.state, association);
+  const decisions = requiredActions(association).map((action) => ({
+    action,
+    decision: evaluatePermission(policies, {
+      action,
+      resource: target,
+      context: requestContext,
+      principal: association.roleArn,
+      knownKeys: knownSecondHopKey(requestContext),
+    }),
+  }));
+  if (decisions.some(({ decision }) => decision.outcome === 'undetermined')) return undefined;
+  const refused = decisions.filter(({ decision }) => decision.outcome !== 'allowed');
+  if (refused.length === 0) return undefined;
+  const actions = refused.map(({ action }) => action);
+  const why = (decision: PermissionDecision) => {
+    if (decision.outcome === 'denied')
+      return `Statement[${decision.by.statement.index}] of policy ${decision.by.policy} denies it`;
+    if (decision.outcome === 'not-allowed' && decision.refusedBy !== undefined)
+      return `Statement[${decision.refusedBy.statement.index}] of policy ${decision.refusedBy.policy} allows it, but its conditions refuse this call: ${decision.refusedBy.condition?.reason ?? 'a condition fails'}`;
+    return own.length === 0
+      ? 'the role has no permissions policy at all'
+      : own.length === 1
+        ? 'its only permissions policy does not allow it on that role'
+        : `none of its ${own.length} permissions policies allows it on that role`;
+  };
+  const first = refused[0]?.decision;
+  const denied = refused.find(({ decision }) => decision.outcome === 'denied')?.decision;
+  const statement = JSON.stringify({
+    Version: '2012-10-17',
+    Statement: [{ Effect: 'Allow', Action: [...requiredActions(association)], Resource: target }],
+  });
+  const policyName = `assume-${target.slice(target.lastIndexOf('/') + 1)}`;
+  return {
+    resource: associationResource(association),
+    key: `identity:${target}`,
+    message: `Role ${role.name} of ${describeAssociation(association)} may not call ${actions.join(' or ')} on its target role ${target} (${first === undefined ? '' : why(first)}), so EKS Pod Identity cannot chain from ${association.roleArn} to the target and its pods get no credentials.`,
+    evidence: {
+      roleArn: association.roleArn,
+      targetRoleArn: target,
+      refusedActions: actions,
+      policies: own.map((policy) => policy.policyArn ?? policy.policyName),
+      crossAccount: accountOfArn(target) !== accountOfArn(association.roleArn),
+    },
+    remediation:
+      denied !== undefined && denied.outcome === 'denied'
+        ? `Edit the Deny Statement[${denied.by.statement.index}] of policy ${denied.by.policy} (role ${role.name}) so that it no longer matches ${actions.join(' and ')} on ${target}.`
+        : `Allow it in the role's permissions: \`aws iam put-role-policy --role-name ${role.name} --policy-name ${policyName} --policy-document '${statement}'\`.`,
+  };
+}
+
 /**
  * The EKS Pod Identity agent assumes the role as pods.eks.amazonaws.com and tags the session (unless the
- * association disables tags); with a target role it then assumes the target with the first role's credentials.
+ * association disables tags); with a target role it then assumes the target with the first role's credentials,
+ * which the first role's permissions policies must allow (always across accounts).
  */
 export const s13PodIdentityRole: Check = {
   id: 'IRSA-S13',
   title: 'Each Pod Identity association names existing roles whose trust admits it, at both hops.',
   severity: 'high',
   remediation:
-    'Trust pods.eks.amazonaws.com with sts:AssumeRole and sts:TagSession in the associated role, and the associated role in the target role.',
+    'Trust pods.eks.amazonaws.com with sts:AssumeRole and sts:TagSession in the associated role, the associated role in the target role, and allow the associated role to assume the target in its permissions.',
   needs: ['podIdentityAssociations', 'roles'],
   *run(context) {
     for (const association of context.state.podIdentityAssociations ?? []) {
       if (!context.inScope(association.namespace)) continue;
       const first = hopDraft(context, association, 'role');
-      if (first !== undefined) yield first;
-      // The second hop is only reached through the first; a broken first hop is the problem to fix.
-      else {
-        const second = hopDraft(context, association, 'target');
-        if (second !== undefined) yield second;
+      if (first !== undefined) {
+        yield first;
+        continue;
       }
+      // The second hop is only reached through the first; a broken first hop is the problem to fix.
+      const second = hopDraft(context, association, 'target') ?? identityDraft(context, association);
+      if (second !== undefined) yield second;
     }
   },
 };

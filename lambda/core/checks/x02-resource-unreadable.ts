@@ -36,6 +36,8 @@ const IAM_ACTIONS: Partial<Readonly<Record<ResourceType, string>>> = {
   nodeInstances: 'ec2:DescribeInstances',
   instanceProfiles: 'iam:GetInstanceProfile',
   podIdentityAgentAddon: 'eks:DescribeAddon',
+  rolePolicies:
+    'iam:ListRolePolicies, iam:GetRolePolicy, iam:ListAttachedRolePolicies, iam:GetPolicy and iam:GetPolicyVersion',
 };
 
 /** The grant that lets the auditor read a resource type, as a sentence. */

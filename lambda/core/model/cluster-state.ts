@@ -66,6 +66,21 @@ export interface IamRole {
   readonly trustPolicySize: number;
 }
 
+/**
+ * A permissions policy of a role, inline (GetRolePolicy) or attached (the default version of a managed policy):
+ * read only for the roles of Pod Identity associations with a target role, whose identity policy must allow
+ * assuming it.
+ */
+export interface RolePolicy {
+  readonly roleName: string;
+  readonly policyName: string;
+  /** The managed policy's ARN; absent for an inline policy. */
+  readonly policyArn?: string;
+  readonly document?: TrustPolicy;
+  /** Why the document could not be parsed. */
+  readonly documentError?: string;
+}
+
 export type Labels = Readonly<Record<string, string>>;
 
 /** A Kubernetes ServiceAccount, reduced to what the audit needs. */
@@ -292,6 +307,7 @@ export type ResourceType =
   | 'podIdentityAgentAddon'
   | 'nodes'
   | 'daemonSets'
+  | 'rolePolicies'
   | 'webhookProbes';
 
 /** What the audit lists from the API server: none of it can be read when the cluster cannot be reached. */
@@ -344,6 +360,8 @@ export interface ClusterState {
   readonly collected: Collection;
   readonly oidcProviders: readonly OidcProvider[];
   readonly roles: readonly IamRole[];
+  /** The permissions policies of the association roles that chain to a target role; undefined when not read. */
+  readonly rolePolicies?: readonly RolePolicy[];
   readonly serviceAccounts: readonly ServiceAccount[];
   readonly pods: readonly Pod[];
   readonly mutatingWebhookConfigurations: readonly MutatingWebhookConfiguration[];

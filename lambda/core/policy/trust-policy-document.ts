@@ -1,5 +1,6 @@
-// A role trust policy, normalised: every "string or array" field is an array, and the raw
-// JSON is gone. Parsing lives in trust-policy-parse.ts; evaluation in trust-policy.ts.
+// A role trust policy (or a permissions policy, which has Resource instead of Principal), normalised: every
+// "string or array" field is an array, and the raw JSON is gone. Parsing lives in trust-policy-parse.ts;
+// evaluation in trust-policy.ts (trust) and identity-policy.ts (permissions).
 
 export type Effect = 'Allow' | 'Deny';
 
@@ -28,6 +29,9 @@ export interface TrustStatement {
   readonly notPrincipal?: PrincipalSpec;
   readonly action?: readonly string[];
   readonly notAction?: readonly string[];
+  /** Permissions policies only: the resources the statement covers. */
+  readonly resource?: readonly string[];
+  readonly notResource?: readonly string[];
   readonly conditions: readonly ConditionEntry[];
 }
 

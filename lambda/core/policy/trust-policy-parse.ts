@@ -132,6 +132,13 @@ function toStatement(raw: unknown, index: number, path: string): TrustStatement 
   const action = raw.Action === undefined ? undefined : toStringList(raw.Action, joinPath(path, 'Action'));
   const notAction =
     raw.NotAction === undefined ? undefined : toStringList(raw.NotAction, joinPath(path, 'NotAction'));
+  if (raw.Resource !== undefined && raw.NotResource !== undefined) {
+    throw new TrustPolicyShapeError(`${path} has both Resource and NotResource; IAM allows only one`);
+  }
+  const resource =
+    raw.Resource === undefined ? undefined : toStringList(raw.Resource, joinPath(path, 'Resource'));
+  const notResource =
+    raw.NotResource === undefined ? undefined : toStringList(raw.NotResource, joinPath(path, 'NotResource'));
   const conditions =
     raw.Condition === undefined ? [] : toConditions(raw.Condition, joinPath(path, 'Condition'));
   return {
@@ -143,6 +150,8 @@ function toStatement(raw: unknown, index: number, path: string): TrustStatement 
     ...(notPrincipal === undefined ? {} : { notPrincipal }),
     ...(action === undefined ? {} : { action }),
     ...(notAction === undefined ? {} : { notAction }),
+    ...(resource === undefined ? {} : { resource }),
+    ...(notResource === undefined ? {} : { notResource }),
   };
 }
 

@@ -316,7 +316,8 @@ function parseOperator(operator: string): ParsedOperator | undefined {
   return comparison === undefined ? undefined : { qualifier, ifExists, name, comparison };
 }
 
-function evaluateCondition(
+/** Decides one condition entry against a request context whose keys are in lower case. */
+export function evaluateCondition(
   entry: ConditionEntry,
   context: ReadonlyMap<string, readonly string[]>,
   principal: string,

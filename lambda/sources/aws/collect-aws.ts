@@ -13,10 +13,15 @@ import {
   GetAccountSummaryCommand,
   GetInstanceProfileCommand,
   GetOpenIDConnectProviderCommand,
+  GetPolicyCommand,
+  GetPolicyVersionCommand,
   GetRoleCommand,
+  GetRolePolicyCommand,
   ListOpenIDConnectProvidersCommand,
   ListRolesCommand,
   type ListRolesCommandOutput,
+  paginateListAttachedRolePolicies,
+  paginateListRolePolicies,
 } from '@aws-sdk/client-iam';
 import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import { errorText } from '../../core/error-text';
@@ -41,6 +46,7 @@ export type AwsResource =
   | 'accountQuotas'
   | 'nodeInstances'
   | 'instanceProfiles'
+  | 'rolePolicies'
   | 'podIdentityAgentAddon';
 
 /** The AWS half of one cluster's state, as raw JSON-ready API objects plus what could not be read. */
@@ -65,6 +71,11 @@ export interface AwsCollection {
   readonly nodeInstances?: readonly unknown[];
   /** GetInstanceProfile `.InstanceProfile` of each node's profile; undefined when they could not all be read. */
   readonly instanceProfiles?: readonly unknown[];
+  /**
+   * `{RoleName, PolicyName, PolicyArn?, PolicyDocument}` of every permissions policy of the association roles
+   * that chain to a target role, as `role-policies.json`; undefined when they could not all be read.
+   */
+  readonly rolePolicies?: readonly unknown[];
   readonly errors: readonly CollectionError[];
   /** Operations issued per API (`iam:GetRole` → 7); the SDK's retries of one operation are not counted. */
   readonly requestCounts: Readonly<Record<string, number>>;
@@ -250,6 +261,7 @@ export async function collectAws(clients: AwsClients, options: CollectAwsOptions
     nodeInstances,
     instanceProfiles,
     podIdentityAgentAddon,
+    rolePolicies,
   ] = await Promise.all([
     collectOidcProviders(collector, cache, accountId),
     collectAccountClusters(collector, cache, clusterName, cluster),
@@ -269,6 +281,9 @@ export async function collectAws(clients: AwsClients, options: CollectAwsOptions
     nodes,
     nodes.then((found) => (found === undefined ? undefined : collectInstanceProfiles(collector, found))),
     collectAgentAddon(collector, clusterName),
+    associations.then((found) =>
+      found === undefined ? undefined : collectRolePolicies(collector, accountId, found),
+    ),
   ]);
   const byName = new Map<string, unknown>();
   for (const role of [...wanted, ...trusting]) byName.set(stringMember(role, 'RoleName') ?? '', role);
@@ -283,6 +298,7 @@ export async function collectAws(clients: AwsClients, options: CollectAwsOptions
     ...(nodeInstances === undefined ? {} : { nodeInstances }),
     ...(instanceProfiles === undefined ? {} : { instanceProfiles }),
     ...(podIdentityAgentAddon === undefined ? {} : { podIdentityAgentAddon }),
+    ...(rolePolicies === undefined ? {} : { rolePolicies }),
     errors: collector.errors(),
     requestCounts: { ...collector.counts },
   };
@@ -568,6 +584,60 @@ async function collectInstanceProfiles(
   );
   if (collector.failed('instanceProfiles')) return undefined;
   return profiles.filter((profile) => profile !== undefined);
+}
+
+/**
+ * The permissions policies of every association role (of the cluster's account) that chains to a target role:
+ * IRSA-S13 judges whether they allow it to assume the target. Inline policies as GetRolePolicy returns them;
+ * attached ones as the default version of the managed policy, with its ARN.
+ */
+async function collectRolePolicies(
+  collector: Collector,
+  accountId: string,
+  associations: readonly unknown[],
+): Promise<unknown[] | undefined> {
+  const chaining = associations.flatMap((association) => {
+    const target = stringMember(association, 'targetRoleArn');
+    return target === undefined || target === '' ? [] : [stringMember(association, 'roleArn') ?? ''];
+  });
+  const { iam } = collector.clients;
+  const policiesOf = async (roleName: string): Promise<unknown[]> => {
+    const inlineNames: string[] = [];
+    const client = sendingThrough(iam, 'iam:ListRolePolicies', collector.call);
+    for await (const page of paginateListRolePolicies({ client }, { RoleName: roleName }))
+      inlineNames.push(...(page.PolicyNames ?? []));
+    const attached: { PolicyName?: string; PolicyArn?: string }[] = [];
+    const attachedClient = sendingThrough(iam, 'iam:ListAttachedRolePolicies', collector.call);
+    for await (const page of paginateListAttachedRolePolicies({ client: attachedClient }, { RoleName: roleName }))
+      attached.push(...(page.AttachedPolicies ?? []));
+    const inline = inlineNames.map(async (PolicyName) => {
+      const output = await collector.call('iam:GetRolePolicy', () =>
+        iam.send(new GetRolePolicyCommand({ RoleName: roleName, PolicyName })),
+      );
+      return { RoleName: roleName, PolicyName, PolicyDocument: output.PolicyDocument };
+    });
+    const managed = attached.map(async ({ PolicyName, PolicyArn }) => {
+      const policy = await collector.call('iam:GetPolicy', () => iam.send(new GetPolicyCommand({ PolicyArn })));
+      const version = await collector.call('iam:GetPolicyVersion', () =>
+        iam.send(new GetPolicyVersionCommand({ PolicyArn, VersionId: policy.Policy?.DefaultVersionId })),
+      );
+      return { RoleName: roleName, PolicyName, PolicyArn, PolicyDocument: version.PolicyVersion?.Document };
+    });
+    return Promise.all([...inline, ...managed]);
+  };
+  const read = await Promise.all(
+    roleNamesIn(accountId, chaining).map(async (roleName) => {
+      try {
+        return await policiesOf(roleName);
+      } catch (error) {
+        // A role deleted since the association was made is IRSA-S13's "does not exist", not a read failure.
+        if (errorCode(error) !== 'NoSuchEntityException') collector.fail('rolePolicies', error);
+        return [];
+      }
+    }),
+  );
+  if (collector.failed('rolePolicies')) return undefined;
+  return read.flat().map(plainJson);
 }
 
 /** The association's role and its target role (role chaining): both are audited (S13). */

@@ -117,6 +117,7 @@ export async function collectCluster(options: CollectClusterOptions): Promise<Cl
   const lists: [ListPart, readonly unknown[] | undefined][] = [
     ['oidcProviders', aws.oidcProviders],
     ['roles', aws.roles],
+    ['rolePolicies', aws.rolePolicies],
     ['podIdentityAssociations', aws.podIdentityAssociations],
     ['accountClusters', aws.accountClusters],
     ['nodeInstances', aws.nodeInstances],

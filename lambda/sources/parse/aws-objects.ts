@@ -10,6 +10,7 @@ import type {
   NodeInstance,
   OidcProvider,
   PodIdentityAssociation,
+  RolePolicy,
 } from '../../core/model/cluster-state';
 import { accountOfArn, partitionOfArn } from '../../core/policy/arn';
 import { parseTrustPolicy, trustPolicySize } from '../../core/policy/trust-policy-parse';
@@ -119,6 +120,26 @@ export function parseRole(value: unknown, path: string): IamRole {
     accountId: accountOfArn(arn) ?? '',
     ...('policy' in parsed ? { trustPolicy: parsed.policy } : { trustPolicyError: parsed.error }),
     trustPolicySize: trustPolicySize(document),
+  };
+}
+
+/**
+ * One permissions policy of a role: GetRolePolicy's output (`RoleName`, `PolicyName`, `PolicyDocument`), or an
+ * attached managed policy's default version with its `PolicyArn` (what the README's capture command writes).
+ */
+export function parseRolePolicy(value: unknown, path: string): RolePolicy {
+  const object = asObject(value, path);
+  const policyArn = optionalString(object, 'PolicyArn', path);
+  const document = object.PolicyDocument;
+  const parsed =
+    document === undefined ? { error: 'the policy has no PolicyDocument' } : parseTrustPolicy(document);
+  return {
+    roleName: requiredString(object, 'RoleName', path),
+    policyName: requiredString(object, 'PolicyName', path),
+    ...(policyArn === undefined ? {} : { policyArn }),
+    ...('policy' in parsed
+      ? { document: parsed.policy }
+      : { documentError: parsed.error.replace(/^trust policy/, 'policy document') }),
   };
 }
 

@@ -15,6 +15,7 @@ export const SNAPSHOT_FILES = {
   cluster: { file: 'cluster.json', required: true },
   oidcProviders: { file: 'oidc-providers.json', required: true },
   roles: { file: 'roles.json', required: true },
+  rolePolicies: { file: 'role-policies.json', required: false },
   serviceAccounts: { file: 'serviceaccounts.json', required: true },
   pods: { file: 'pods.json', required: true },
   mutatingWebhookConfigurations: { file: 'mutatingwebhookconfigurations.json', required: true },

@@ -150,6 +150,65 @@ describe('loadSnapshot', () => {
     expect(state.malformedObjects).toEqual([]);
   });
 
+  it('reads role-policies.json: inline policies as get-role-policy prints them, attached ones with their ARN', async () => {
+    copy = await copyExample('pod-identity-migration');
+    const written = JSON.parse(await readFile(join(copy.directory, 'role-policies.json'), 'utf8'));
+    // The API (and the SDK) return the document URL-encoded; the CLI decodes it. Both are read.
+    const [inline, attached] = written.RolePolicies;
+    await copy.writeJson('role-policies.json', {
+      RolePolicies: [
+        { ...inline, PolicyDocument: encodeURIComponent(JSON.stringify(inline.PolicyDocument)) },
+        attached,
+      ],
+    });
+
+    const state = await loadSnapshot(copy.directory);
+
+    expect(
+      state.rolePolicies?.map((policy) => ({
+        role: policy.roleName,
+        name: policy.policyName,
+        arn: policy.policyArn ?? null,
+        resources: policy.document?.statements.flatMap((statement) => statement.resource ?? []),
+      })),
+    ).toEqual([
+      {
+        role: 'etl-runner-pod-identity',
+        name: 'assume-etl-lake-writer',
+        arn: null,
+        resources: ['arn:aws:iam::444455556666:role/etl-lake-writer'],
+      },
+      {
+        role: 'etl-runner-pod-identity',
+        name: 'AmazonS3ReadOnlyAccess',
+        arn: 'arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess',
+        resources: ['*'],
+      },
+    ]);
+    expect(state.malformedObjects).toEqual([]);
+  });
+
+  it('reports a permissions policy that does not parse as a malformed object, and keeps it', async () => {
+    copy = await copyExample('pod-identity-migration');
+    await copy.writeJson('role-policies.json', {
+      RolePolicies: [
+        { RoleName: 'etl-runner-pod-identity', PolicyName: 'broken', PolicyDocument: '{"Statement": ' },
+      ],
+    });
+
+    const state = await loadSnapshot(copy.directory);
+
+    expect(state.rolePolicies).toHaveLength(1);
+    expect(state.malformedObjects).toEqual([
+      expect.objectContaining({
+        kind: 'RolePolicy',
+        name: 'etl-runner-pod-identity/broken',
+        path: '$.RolePolicies[0].PolicyDocument',
+        problem: expect.stringMatching(/^policy document is not valid JSON/),
+      }),
+    ]);
+  });
+
   it('reads the agent add-on as describe-addon prints it, `{"addon": null}` as not installed, and Auto Mode', async () => {
     copy = await copyExample('healthy');
     const cluster = JSON.parse(await readFile(join(copy.directory, 'cluster.json'), 'utf8'));
