@@ -608,7 +608,10 @@ async function collectRolePolicies(
       inlineNames.push(...(page.PolicyNames ?? []));
     const attached: { PolicyName?: string; PolicyArn?: string }[] = [];
     const attachedClient = sendingThrough(iam, 'iam:ListAttachedRolePolicies', collector.call);
-    for await (const page of paginateListAttachedRolePolicies({ client: attachedClient }, { RoleName: roleName }))
+    for await (const page of paginateListAttachedRolePolicies(
+      { client: attachedClient },
+      { RoleName: roleName },
+    ))
       attached.push(...(page.AttachedPolicies ?? []));
     const inline = inlineNames.map(async (PolicyName) => {
       const output = await collector.call('iam:GetRolePolicy', () =>
@@ -617,7 +620,9 @@ async function collectRolePolicies(
       return { RoleName: roleName, PolicyName, PolicyDocument: output.PolicyDocument };
     });
     const managed = attached.map(async ({ PolicyName, PolicyArn }) => {
-      const policy = await collector.call('iam:GetPolicy', () => iam.send(new GetPolicyCommand({ PolicyArn })));
+      const policy = await collector.call('iam:GetPolicy', () =>
+        iam.send(new GetPolicyCommand({ PolicyArn })),
+      );
       const version = await collector.call('iam:GetPolicyVersion', () =>
         iam.send(new GetPolicyVersionCommand({ PolicyArn, VersionId: policy.Policy?.DefaultVersionId })),
       );
