@@ -42,7 +42,9 @@ const USAGE = `Usage:
   irsa-audit checks                                  list the checks
 
 Options:
-  --format table|json|markdown         output format (default: table)
+  --format table|json|markdown|sarif|junit
+                                       output format (default: table); sarif: SARIF 2.1.0 for code scanning,
+                                       junit: a test case per check, failing at or above --fail-on
   --fail-on critical|high|medium|low|info|none
                                        exit 1 when a finding is at or above this severity (default: high)
   --namespace NS                       audit only this namespace (repeatable)
@@ -88,7 +90,7 @@ async function run(argv: readonly string[], io: CliIo): Promise<number> {
     namespaces: values.namespace ?? [],
   };
   const print = (report: AuditReport) =>
-    io.stdout(renderReport(report, format, format === 'table' && io.stdoutIsTty));
+    io.stdout(renderReport(report, format, format === 'table' && io.stdoutIsTty, failOn));
   switch (command) {
     case 'audit': {
       const report = await runAudit([await auditSource(values, io)], options);

@@ -1,8 +1,10 @@
-// Renders an AuditReport for people (table, markdown) and machines (JSON, SPEC §6).
+// Renders an AuditReport for people (table, markdown) and machines (JSON, SPEC §6; SARIF; JUnit).
 
 import { type AuditReport, type Finding, SEVERITIES, type Severity } from '../model/finding';
+import { renderJunit } from './junit';
+import { renderSarif } from './sarif';
 
-export const FORMATS = ['table', 'json', 'markdown'] as const;
+export const FORMATS = ['table', 'json', 'markdown', 'sarif', 'junit'] as const;
 export type Format = (typeof FORMATS)[number];
 
 const COLOURS: Record<Severity, string> = {
@@ -15,10 +17,20 @@ const COLOURS: Record<Severity, string> = {
 const RESET = '\u001b[0m';
 const DIM = '\u001b[2m';
 
-export function renderReport(report: AuditReport, format: Format, colour = false): string {
+/** `failOn` decides which findings fail a JUnit test case (the CLI's --fail-on); the other formats show all. */
+export function renderReport(
+  report: AuditReport,
+  format: Format,
+  colour = false,
+  failOn: Severity | 'none' = 'high',
+): string {
   switch (format) {
     case 'json':
       return `${JSON.stringify(report, null, 2)}\n`;
+    case 'sarif':
+      return renderSarif(report);
+    case 'junit':
+      return renderJunit(report, failOn);
     case 'markdown':
       return renderMarkdown(report);
     case 'table':
