@@ -1,13 +1,17 @@
 // The §7 order of one cluster's outputs in one place: history, baseline, drift, alert, and only then the new
 // baseline, so that a failed publish alerts again next run and a retried invocation does not alert twice.
 
+import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import type { SecurityHubClient } from '@aws-sdk/client-securityhub';
 import type { SNSClient } from '@aws-sdk/client-sns';
 import { baselineAfter, type Drift, driftOf, hasDrift } from '../core/drift/drift';
 import { errorText } from '../core/error-text';
 import type { Severity } from '../core/model/finding';
 import { type Alert, buildAlert, publishAlert } from './alerts';
+import { type FindingEventSource, findingEventEntries, putFindingEvents } from './finding-events';
 import { asAuditReport, type ClusterPublication, type ClusterPublisher, readBaseline } from './publisher';
 import type { ReportStore } from './report-store';
+import { importFindings, securityHubFindings } from './security-hub';
 
 /** The sinks one cluster publishes to, and the severity from which a change is alerted. */
 export interface PublishClusterDeps {
@@ -15,6 +19,10 @@ export interface PublishClusterDeps {
   readonly sns: SNSClient;
   readonly topicArn: string;
   readonly threshold: Severity;
+  /** EventBridge: one event per new and per resolved finding on this bus (context `eventBus`). */
+  readonly events?: { readonly client: EventBridgeClient; readonly busName: string };
+  /** Security Hub: new findings imported, resolved ones archived (context `securityHub=true`). */
+  readonly securityHub?: { readonly client: SecurityHubClient; readonly partition: string };
 }
 
 /** One cluster's report of this run, as every publisher takes it. */
@@ -31,6 +39,9 @@ export interface PublishClusterOutcome {
   readonly historyKey?: string;
   /** The alert that was built (sent when `alerted`). */
   readonly alert?: Alert;
+  /** Events put on the event bus, and findings imported into Security Hub, by this publication. */
+  readonly events?: number;
+  readonly securityHubFindings?: number;
 }
 
 /** The per-cluster publisher of single mode: each cluster's alert and baseline right after its audit. */
@@ -110,6 +121,31 @@ export async function publishClusterReport(
       return { alerted, drift, errors, alert, ...(historyKey === undefined ? {} : { historyKey }) };
     }
   }
+  const source: FindingEventSource = {
+    account,
+    region,
+    cluster,
+    ...(report.arn === undefined ? {} : { clusterArn: report.arn }),
+    reportUri: store.objectUri(historyKey ?? latestKey),
+    runAt: generatedAt,
+  };
+  const sent = hasDrift(drift) ? await publishFindings(deps, source, drift) : { failed: [] };
+  if (sent.failed.length > 0) {
+    // Like a failed alert: the baseline is kept, so the next run sends this delta again (the alert included).
+    errors.push(
+      ...sent.failed.map(
+        (failure) =>
+          `${cluster}: ${failure}, so the baseline is kept and the next run sends the changes again`,
+      ),
+    );
+    return {
+      alerted,
+      drift,
+      errors,
+      ...(alert === undefined ? {} : { alert }),
+      ...(historyKey === undefined ? {} : { historyKey }),
+    };
+  }
 
   let written: string | undefined;
   try {
@@ -132,5 +168,44 @@ export async function publishClusterReport(
     ...(written === undefined ? {} : { latestKey: written }),
     ...(historyKey === undefined ? {} : { historyKey }),
     ...(alert === undefined ? {} : { alert }),
+    ...(sent.events === undefined ? {} : { events: sent.events }),
+    ...(sent.securityHub === undefined ? {} : { securityHubFindings: sent.securityHub }),
+  };
+}
+
+/** The optional finding sinks (EventBridge, Security Hub); each is tried, and each failure is one line. */
+async function publishFindings(
+  deps: PublishClusterDeps,
+  source: FindingEventSource,
+  drift: Drift,
+): Promise<{ readonly failed: string[]; readonly events?: number; readonly securityHub?: number }> {
+  const failed: string[] = [];
+  let events: number | undefined;
+  let securityHub: number | undefined;
+  if (deps.events !== undefined) {
+    try {
+      events = await putFindingEvents(
+        deps.events.client,
+        deps.events.busName,
+        findingEventEntries(source, drift, deps.events.busName),
+      );
+    } catch (error) {
+      failed.push(`the finding events were not all sent (${errorText(error)})`);
+    }
+  }
+  if (deps.securityHub !== undefined) {
+    try {
+      securityHub = await importFindings(
+        deps.securityHub.client,
+        securityHubFindings(source, drift, deps.securityHub.partition),
+      );
+    } catch (error) {
+      failed.push(`the findings were not all imported into Security Hub (${errorText(error)})`);
+    }
+  }
+  return {
+    failed,
+    ...(events === undefined ? {} : { events }),
+    ...(securityHub === undefined ? {} : { securityHub }),
   };
 }
