@@ -113,6 +113,8 @@ export class AuditorFunction extends Construct {
         [CONFIG_VARIABLES.reportsBucket]: props.bucket.bucketName,
         [CONFIG_VARIABLES.reportsKmsKeyId]: props.key.keyArn,
         [CONFIG_VARIABLES.probe]: String(settings.probe),
+        ...(settings.eventBus === undefined ? {} : { [CONFIG_VARIABLES.eventBusName]: settings.eventBus }),
+        ...(settings.securityHub ? { [CONFIG_VARIABLES.securityHub]: 'true' } : {}),
       },
     });
     if (vpc !== undefined) {
@@ -144,6 +146,8 @@ export class AuditorFunction extends Construct {
       key: props.key,
       logGroup: this.logGroup,
       ...(vpc === undefined ? {} : { vpc }),
+      ...(settings.eventBus === undefined ? {} : { eventBus: settings.eventBus }),
+      securityHub: settings.securityHub,
     });
 
     suppressRuntimeFinding(this.function);

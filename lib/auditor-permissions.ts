@@ -23,6 +23,10 @@ export interface AuditedResources {
   readonly key: IKey;
   readonly logGroup: ILogGroup;
   readonly vpc?: VpcSettings;
+  /** The event bus the finding events go to. */
+  readonly eventBus?: string;
+  /** Whether findings are imported into Security Hub. */
+  readonly securityHub?: boolean;
 }
 
 /** A statement and, when a Resource has a wildcard, why it cannot be narrower. */
@@ -273,6 +277,30 @@ export function auditorStatements(stack: Stack, resources: AuditedResources): Ex
       ),
     },
   ];
+
+  if (resources.eventBus !== undefined)
+    statements.push({
+      statement: allowStatement(
+        'PutFindingEvents',
+        ['events:PutEvents'],
+        [stack.formatArn({ service: 'events', resource: 'event-bus', resourceName: resources.eventBus })],
+      ),
+    });
+  if (resources.securityHub === true)
+    statements.push({
+      // The account's own product: findings it imports itself (ASFF ProductArn product/<account>/default).
+      statement: allowStatement(
+        'ImportFindingsIntoSecurityHub',
+        ['securityhub:BatchImportFindings'],
+        [
+          stack.formatArn({
+            service: 'securityhub',
+            resource: 'product',
+            resourceName: `${stack.account}/default`,
+          }),
+        ],
+      ),
+    });
 
   if (resources.vpc !== undefined) {
     const ec2Arn = (resource: string, name: string) =>

@@ -38,6 +38,8 @@ export const CONTEXT_KEYS = {
   externalId: 'externalId',
   auditorAccount: 'auditorAccount',
   memberClusters: 'memberClusters',
+  eventBus: 'eventBus',
+  securityHub: 'securityHub',
 } as const;
 
 /** What `-c mode=...` accepts: one stack per account and region, or the organization fan-out. */
@@ -92,6 +94,10 @@ export interface AuditorSettings extends SharedSettings {
   /** The clusters to audit; undefined: every cluster `ListClusters` returns (no access entries are created). */
   readonly clusters?: readonly string[];
   readonly vpc?: VpcSettings;
+  /** The EventBridge bus of one event per new and resolved finding (`default`, or a bus name); off when absent. */
+  readonly eventBus?: string;
+  /** Import new findings into Security Hub, archive resolved ones. */
+  readonly securityHub: boolean;
 }
 
 /** Everything the organization and member stacks are configured with, validated. */
@@ -223,6 +229,13 @@ function singleSettings(read: ContextReader, problem: ProblemCollector): Auditor
   }
 
   const vpc = vpcSettings(read, problem);
+  const busValue = read(CONTEXT_KEYS.eventBus);
+  const eventBus = typeof busValue === 'string' ? busValue.trim() : undefined;
+  if (busValue !== undefined && (eventBus === undefined || !EVENT_BUS.test(eventBus)))
+    problem(CONTEXT_KEYS.eventBus, busValue, 'must be "default" or the name of an EventBridge event bus');
+  const hubValue = read(CONTEXT_KEYS.securityHub) ?? false;
+  if (!(typeof hubValue === 'boolean' || hubValue === 'true' || hubValue === 'false'))
+    problem(CONTEXT_KEYS.securityHub, hubValue, 'must be true or false');
   return {
     schedule: shared.schedule,
     ...(clusters === undefined ? {} : { clusters }),
@@ -232,8 +245,13 @@ function singleSettings(read: ContextReader, problem: ProblemCollector): Auditor
     ...(vpc === undefined ? {} : { vpc }),
     probe: shared.probe,
     historyRetentionDays: shared.historyRetentionDays,
+    ...(eventBus === undefined || eventBus === '' ? {} : { eventBus }),
+    securityHub: hubValue === true || hubValue === 'true',
   };
 }
+
+/** An EventBridge bus name (the events:PutEvents resource is event-bus/<name>). */
+const EVENT_BUS = /^[A-Za-z0-9._-]{1,256}$/;
 
 function sharedSettings(read: ContextReader, problem: ProblemCollector): SharedSettings {
   const scheduleValue = read(CONTEXT_KEYS.schedule) ?? DEFAULT_SCHEDULE;
@@ -306,7 +324,15 @@ function sharedSettings(read: ContextReader, problem: ProblemCollector): SharedS
 
 // The single-mode keys organization mode cannot honour: it audits every cluster ListClusters returns in each
 // target, and its functions reach the member clusters' public endpoints.
-const SINGLE_ONLY_KEYS = [CONTEXT_KEYS.vpcId, CONTEXT_KEYS.subnetIds, CONTEXT_KEYS.securityGroupIds] as const;
+// The finding sinks are sent by single mode's per-cluster publisher; the organization run's batch publisher
+// does not send them yet.
+const SINGLE_ONLY_KEYS = [
+  CONTEXT_KEYS.vpcId,
+  CONTEXT_KEYS.subnetIds,
+  CONTEXT_KEYS.securityGroupIds,
+  CONTEXT_KEYS.eventBus,
+  CONTEXT_KEYS.securityHub,
+] as const;
 
 function organizationSettings(
   read: ContextReader,
@@ -323,7 +349,13 @@ function organizationSettings(
       'organization mode audits every cluster of each account and region: leave clusters at "all" (memberClusters names the clusters that get access entries)',
     );
   for (const key of SINGLE_ONLY_KEYS.filter((candidate) => read(candidate) !== undefined))
-    problem(key, read(key), 'is not supported in organization mode (the functions do not run in a VPC)');
+    problem(
+      key,
+      read(key),
+      key === CONTEXT_KEYS.eventBus || key === CONTEXT_KEYS.securityHub
+        ? 'is not supported in organization mode yet (its run publishes one alert for all clusters)'
+        : 'is not supported in organization mode (the functions do not run in a VPC)',
+    );
 
   const accountsValue = read(CONTEXT_KEYS.accounts);
   const accountIds = names(accountsValue);

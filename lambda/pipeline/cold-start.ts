@@ -3,7 +3,9 @@
 // the auditor's own calls in its home region (S3, SNS, CloudWatch, Organizations, Step Functions) one way.
 
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { S3Client } from '@aws-sdk/client-s3';
+import { SecurityHubClient } from '@aws-sdk/client-securityhub';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { fromNodeProviderChain } from '@aws-sdk/credential-providers';
 import { ReportStore } from '../sinks/report-store';
@@ -54,6 +56,29 @@ export function alertAndMetricClients(
       disableRequestCompression: config.endpoint !== undefined,
     }),
   };
+}
+
+/** The optional finding sinks: an EventBridge client when a bus is configured, Security Hub when it is on. */
+export function findingSinkClients(
+  config: HomeConfig & { readonly eventBusName?: string; readonly securityHub: boolean },
+  credentials: AwsCredentials,
+): { events?: EventBridgeClient; securityHub?: { client: SecurityHubClient; partition: string } } {
+  const clientConfig = homeClientConfig(config, credentials);
+  return {
+    ...(config.eventBusName === undefined ? {} : { events: new EventBridgeClient(clientConfig) }),
+    ...(config.securityHub
+      ? {
+          securityHub: { client: new SecurityHubClient(clientConfig), partition: partitionOf(config.region) },
+        }
+      : {}),
+  };
+}
+
+/** The partition of a region (aws, aws-cn, aws-us-gov), for the ARNs the auditor writes itself. */
+export function partitionOf(region: string): string {
+  if (region.startsWith('cn-')) return 'aws-cn';
+  if (region.startsWith('us-gov-')) return 'aws-us-gov';
+  return 'aws';
 }
 
 /** The reports bucket, encrypted as configured. */

@@ -9,6 +9,7 @@ import {
   bucketName,
   type Environment,
   endpointUrl,
+  eventBusName,
   flag,
   kmsKeyId,
   NAMESPACE_NAME,
@@ -45,6 +46,10 @@ export interface ScheduledAuditConfig {
   readonly endpoint?: string;
   /** Clusters audited at once. */
   readonly clusterConcurrency: number;
+  /** EventBridge bus (name or ARN) for one event per new and resolved finding; off when absent. */
+  readonly eventBusName?: string;
+  /** Import new findings into Security Hub and archive resolved ones. */
+  readonly securityHub: boolean;
 }
 
 /** The environment names the function reads, for the stack that sets them and for error messages. */
@@ -59,6 +64,8 @@ export const CONFIG_VARIABLES = {
   webhookName: 'WEBHOOK_NAME',
   endpoint: 'AWS_ENDPOINT_URL',
   clusterConcurrency: 'CLUSTER_CONCURRENCY',
+  eventBusName: 'EVENT_BUS_NAME',
+  securityHub: 'SECURITY_HUB',
 } as const;
 
 export const DEFAULT_CLUSTER_CONCURRENCY = 4;
@@ -82,6 +89,8 @@ export function loadConfig(env: Environment): ScheduledAuditConfig {
     webhookName,
     endpoint: endpointUrl,
     clusterConcurrency: wholeNumberUpTo(MAX_CLUSTER_CONCURRENCY, DEFAULT_CLUSTER_CONCURRENCY),
+    eventBusName,
+    securityHub: flag,
   });
   return readEnvironment(schema, { region: 'AWS_REGION', ...CONFIG_VARIABLES }, withRegion);
 }

@@ -65,6 +65,15 @@ export const kmsKeyId = optionalText.refine((key) => key === undefined || !/\s/.
   error: 'must be a KMS key ID, key ARN or alias, without spaces',
 });
 
+/** An EventBridge bus: its name (`default`, or up to 256 of [.-_/A-Za-z0-9]) or its ARN; optional. */
+export const eventBusName = optionalText.refine(
+  (bus) =>
+    bus === undefined ||
+    /^[A-Za-z0-9._\-/]{1,256}$/.test(bus) ||
+    /^arn:aws[a-z-]*:events:[a-z0-9-]+:\d{12}:event-bus\/[A-Za-z0-9._\-/]{1,256}$/.test(bus),
+  { error: (issue) => `"${issue.input}" is not an EventBridge bus name or ARN` },
+);
+
 /** One endpoint for every AWS client (an emulator's), optional. */
 export const endpointUrl = optionalText.refine((url) => url === undefined || isHttpUrl(url), {
   error: (issue) => `"${issue.input}" is not an http(s) URL`,

@@ -4,6 +4,8 @@
 
 import { createHash, randomUUID } from 'node:crypto';
 import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import type { SecurityHubClient } from '@aws-sdk/client-securityhub';
 import type { SNSClient } from '@aws-sdk/client-sns';
 import type { AuditOptions } from '../core/analysis/context';
 import { errorText } from '../core/error-text';
@@ -38,6 +40,10 @@ export interface ScheduledAuditDependencies {
   readonly accountId: () => Promise<string>;
   readonly cloudwatch: CloudWatchClient;
   readonly sns: SNSClient;
+  /** Set when the configuration names an event bus. */
+  readonly events?: EventBridgeClient;
+  /** Set when the configuration turns Security Hub on. */
+  readonly securityHub?: { readonly client: SecurityHubClient; readonly partition: string };
   readonly store: ReportStore;
   readonly log: StructuredLog;
   readonly now?: () => Date;
@@ -132,6 +138,10 @@ export async function runScheduledAudit(
     sns: deps.sns,
     topicArn: config.topicArn,
     threshold: config.alertSeverity,
+    ...(deps.events === undefined || config.eventBusName === undefined
+      ? {}
+      : { events: { client: deps.events, busName: config.eventBusName } }),
+    ...(deps.securityHub === undefined ? {} : { securityHub: deps.securityHub }),
   });
   const limit = createConcurrencyLimit(config.clusterConcurrency);
   const runs = await Promise.all(

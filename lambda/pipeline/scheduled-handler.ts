@@ -2,7 +2,13 @@ import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import { type AwsClients, type AwsCredentials, createAwsClients } from '../sources/aws/aws-clients';
 import { EksTokenCache } from '../sources/aws/eks-token';
 import { clusterCollector } from '../sources/live/cluster-collector';
-import { alertAndMetricClients, atColdStart, auditorCredentials, reportStoreFor } from './cold-start';
+import {
+  alertAndMetricClients,
+  atColdStart,
+  auditorCredentials,
+  findingSinkClients,
+  reportStoreFor,
+} from './cold-start';
 import { type Environment, loadConfig, type ScheduledAuditConfig } from './config';
 import {
   runScheduledAudit,
@@ -74,6 +80,7 @@ export function createDependencies(
       return account;
     },
     ...alertAndMetricClients(config, credentials),
+    ...findingSinkClients(config, credentials),
     store: reportStoreFor(config, credentials),
     log: options.log ?? jsonLineLog(),
   };

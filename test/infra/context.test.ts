@@ -33,6 +33,7 @@ describe('settings from context', () => {
       alertSeverity: 'high',
       probe: false,
       historyRetentionDays: 90,
+      securityHub: false,
     });
   });
 
@@ -77,6 +78,8 @@ describe('settings from context', () => {
         securityGroupIds: 'sg-0123456789abcdef0',
         probe: 'true',
         historyRetentionDays: '30',
+        eventBus: 'platform-findings',
+        securityHub: 'true',
       }),
     );
 
@@ -94,6 +97,8 @@ describe('settings from context', () => {
       },
       probe: true,
       historyRetentionDays: 30,
+      eventBus: 'platform-findings',
+      securityHub: true,
     });
   });
 
@@ -144,6 +149,8 @@ describe('settings from context', () => {
     ['historyRetentionDays', '0', 'from 1 to 3650'],
     ['historyRetentionDays', '12.5', 'from 1 to 3650'],
     ['vpcId', 'vpc-xyz', 'VPC ID'],
+    ['eventBus', 'arn:aws:events:eu-west-1:111122223333:event-bus/x', 'name of an EventBridge event bus'],
+    ['securityHub', 'yes', 'true or false'],
   ])('rejects %s=%j naming the key and the value', (key, value, reason) => {
     // Prepare: a complete VPC setting around the one bad VPC value, so only that value is wrong.
     const vpc =

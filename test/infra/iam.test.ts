@@ -74,6 +74,8 @@ let defaults: Template;
 let configured: Template;
 let defaultStatements: Statement[];
 let configuredStatements: Statement[];
+let sinkStatements: Statement[];
+let sinkTemplate: Template;
 
 beforeAll(() => {
   defaults = synthesizeAuditor().template;
@@ -87,6 +89,10 @@ beforeAll(() => {
   }).template;
   defaultStatements = iamStatements(defaults);
   configuredStatements = iamStatements(configured);
+  sinkTemplate = synthesizeAuditor({
+    context: { eventBus: 'platform-findings', securityHub: 'true' },
+  }).template;
+  sinkStatements = iamStatements(sinkTemplate);
 }, SYNTH_TIMEOUT_MS);
 
 const allowed = (statements: readonly Statement[]) =>
@@ -98,6 +104,41 @@ const allowed = (statements: readonly Statement[]) =>
 function resourcesOf(statements: readonly Statement[], action: string): string[] {
   return statementsAllowing(statements, action).flatMap((statement) => statement.resources);
 }
+
+describe('the finding sinks (context eventBus and securityHub)', () => {
+  it("add exactly events:PutEvents on that bus and securityhub:BatchImportFindings on the account's own product", () => {
+    // Assess
+    expect([...allowed(sinkStatements)].sort()).toEqual(
+      [...AUDIT_ACTIONS, 'events:PutEvents', 'securityhub:BatchImportFindings'].sort(),
+    );
+    expect(resourcesOf(sinkStatements, 'events:PutEvents')).toEqual([
+      'arn:<AWS::Partition>:events:<AWS::Region>:<AWS::AccountId>:event-bus/platform-findings',
+    ]);
+    expect(resourcesOf(sinkStatements, 'securityhub:BatchImportFindings')).toEqual([
+      'arn:<AWS::Partition>:securityhub:<AWS::Region>:<AWS::AccountId>:product/<AWS::AccountId>/default',
+    ]);
+  });
+
+  it('are off without the context: no statement and no environment variable', () => {
+    // Act
+    const functions = defaults.findResources('AWS::Lambda::Function');
+    const variables = Object.values(functions).flatMap((resource) =>
+      Object.keys(
+        (resource as { Properties?: { Environment?: { Variables?: object } } }).Properties?.Environment
+          ?.Variables ?? {},
+      ),
+    );
+
+    // Assess
+    expect(allowed(defaultStatements).has('events:PutEvents')).toBe(false);
+    expect(allowed(defaultStatements).has('securityhub:BatchImportFindings')).toBe(false);
+    expect(variables).not.toContain('EVENT_BUS_NAME');
+    expect(variables).not.toContain('SECURITY_HUB');
+    const configuredFunctions = sinkTemplate.findResources('AWS::Lambda::Function');
+    expect(JSON.stringify(configuredFunctions)).toContain('"EVENT_BUS_NAME":"platform-findings"');
+    expect(JSON.stringify(configuredFunctions)).toContain('"SECURITY_HUB":"true"');
+  });
+});
 
 describe('the function role', () => {
   it.each([

@@ -231,6 +231,8 @@ describe('organization context errors', () => {
     ['a bad member cluster', { memberClusters: '-prod' }, 'memberClusters', 'is not an EKS cluster name'],
     ['named clusters', { clusters: 'prod' }, 'clusters', 'leave clusters at "all"'],
     ['a VPC', { vpcId: 'vpc-0123456789abcdef0' }, 'vpcId', 'not supported in organization mode'],
+    ['an event bus', { eventBus: 'default' }, 'eventBus', 'not supported in organization mode yet'],
+    ['Security Hub', { securityHub: 'true' }, 'securityHub', 'not supported in organization mode yet'],
   ])('names %s', (_case, context, key, reason) => {
     // Act
     const error = problemsOf({ ...ORGANIZATION_CONTEXT, ...context });

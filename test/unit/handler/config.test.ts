@@ -28,6 +28,7 @@ describe('loadConfig', () => {
       probe: false,
       webhookName: 'iam-for-pods.amazonaws.com',
       clusterConcurrency: 4,
+      securityHub: false,
     });
     expect(config.clusters).toBeUndefined();
   });
@@ -43,9 +44,13 @@ describe('loadConfig', () => {
       AWS_ENDPOINT_URL: 'http://127.0.0.1:5000',
       CLUSTER_CONCURRENCY: '8',
       REPORTS_KMS_KEY_ID: 'alias/irsa-auditor-reports',
+      EVENT_BUS_NAME: 'platform-findings',
+      SECURITY_HUB: 'true',
     });
 
     expect(config).toMatchObject({
+      eventBusName: 'platform-findings',
+      securityHub: true,
       clusters: ['platform-prod', 'platform_staging'],
       excludeNamespaces: ['kube-system', 'monitoring'],
       alertSeverity: 'critical',
@@ -126,6 +131,8 @@ describe('loadConfig', () => {
     ['a concurrency above the maximum', { CLUSTER_CONCURRENCY: '33' }],
     ['a cluster name over 100 characters', { CLUSTERS: `c${'x'.repeat(100)}` }],
     ['a KMS key with a space', { REPORTS_KMS_KEY_ID: 'alias/my key' }],
+    ['an event bus name with a space', { EVENT_BUS_NAME: 'platform findings' }],
+    ['SECURITY_HUB yes', { SECURITY_HUB: 'yes' }],
     [
       'a GovCloud topic ARN in another region',
       { TOPIC_ARN: 'arn:aws-us-gov:sns:us-gov-west-1:111122223333:t' },
@@ -139,6 +146,11 @@ describe('loadConfig', () => {
     ['a bucket name with dots', { REPORTS_BUCKET: 'reports.example.com' }],
     ['a concurrency of 1', { CLUSTER_CONCURRENCY: '1' }],
     ['PROBE false', { PROBE: 'false' }],
+    ['the default event bus', { EVENT_BUS_NAME: 'default' }],
+    [
+      'an event bus ARN',
+      { EVENT_BUS_NAME: 'arn:aws:events:eu-west-1:111122223333:event-bus/platform-findings' },
+    ],
   ])('accepts %s', (_case, overrides) => {
     expect(problemsOf({ ...minimal, ...overrides })).toEqual([]);
   });
