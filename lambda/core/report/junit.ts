@@ -10,7 +10,7 @@ import { TOOL_NAME } from './tool';
 // XML 1.0 allows tab, newline, carriage return and everything from U+0020 but the surrogates and U+FFFE/U+FFFF.
 const NOT_XML = /[^\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/gu;
 
-function escape(text: string): string {
+function xmlEscape(text: string): string {
   return text
     .replace(NOT_XML, '\uFFFD')
     .replaceAll('&', '&amp;')
@@ -42,13 +42,13 @@ export function renderJunit(
       const body = [
         ...failing.map(
           (finding) =>
-            `      <failure type="${finding.severity}" message="${escape(`${resourceLabel(finding)}: ${finding.message}`)}">${escape(describe(finding))}</failure>`,
+            `      <failure type="${finding.severity}" message="${xmlEscape(`${resourceLabel(finding)}: ${finding.message}`)}">${xmlEscape(describe(finding))}</failure>`,
         ),
         ...(passing.length === 0
           ? []
-          : [`      <system-out>${escape(passing.map(describe).join('\n\n'))}</system-out>`]),
+          : [`      <system-out>${xmlEscape(passing.map(describe).join('\n\n'))}</system-out>`]),
       ];
-      const open = `    <testcase name="${escape(`${check.id} ${check.title}`)}" classname="${escape(`${TOOL_NAME}.${cluster.name}`)}" time="0"`;
+      const open = `    <testcase name="${xmlEscape(`${check.id} ${check.title}`)}" classname="${xmlEscape(`${TOOL_NAME}.${cluster.name}`)}" time="0"`;
       return {
         failures: failing.length > 0 ? 1 : 0,
         xml: body.length === 0 ? `${open}/>` : `${open}>\n${body.join('\n')}\n    </testcase>`,
@@ -59,9 +59,12 @@ export function renderJunit(
       ['cluster', cluster.name],
       ...(cluster.arn === undefined ? [] : [['arn', cluster.arn]]),
       ['fail-on', failOn],
-    ].map(([name, value]) => `      <property name="${escape(name ?? '')}" value="${escape(value ?? '')}"/>`);
+    ].map(
+      ([name, value]) =>
+        `      <property name="${xmlEscape(name ?? '')}" value="${xmlEscape(value ?? '')}"/>`,
+    );
     return [
-      `  <testsuite name="${escape(`${TOOL_NAME} ${cluster.name}`)}" tests="${cases.length}" failures="${failures}" errors="0" skipped="0" time="0" timestamp="${escape(report.generatedAt.replace(/\.\d+Z$|Z$/, ''))}">`,
+      `  <testsuite name="${xmlEscape(`${TOOL_NAME} ${cluster.name}`)}" tests="${cases.length}" failures="${failures}" errors="0" skipped="0" time="0" timestamp="${xmlEscape(report.generatedAt.replace(/\.\d+Z$|Z$/, ''))}">`,
       `    <properties>\n${properties.join('\n')}\n    </properties>`,
       ...cases.map(({ xml }) => xml),
       '  </testsuite>',
