@@ -109,6 +109,8 @@ function podObject(
         ];
   const mounts = arn === undefined ? [] : [{ name: 'aws-iam-token', mountPath: TOKEN_DIR, readOnly: true }];
   const hash = '5d7c6b9f84';
+  // As on a real cluster, each pod's service account token volume has a name of its own.
+  const apiAccess = `kube-api-access-${index.toString(36).padStart(5, '0').slice(-5)}`;
   return {
     apiVersion: 'v1',
     kind: 'Pod',
@@ -130,7 +132,7 @@ function podObject(
         env: [{ name: 'LOG_LEVEL', value: 'info' }, ...env],
         volumeMounts: [
           {
-            name: 'kube-api-access-x1',
+            name: apiAccess,
             mountPath: '/var/run/secrets/kubernetes.io/serviceaccount',
             readOnly: true,
           },
@@ -157,7 +159,7 @@ function podObject(
               },
             ]),
         {
-          name: 'kube-api-access-x1',
+          name: apiAccess,
           projected: { sources: [{ serviceAccountToken: { expirationSeconds: 3607, path: 'token' } }] },
         },
       ],
@@ -274,6 +276,7 @@ function operationOf(incoming: IncomingMessage, body: Buffer): string {
   if (/^\/clusters\/[^/]+\/pod-identity-associations\/[^/]+$/.test(path))
     return 'eks:DescribePodIdentityAssociation';
   if (/^\/clusters\/[^/]+$/.test(path)) return 'eks:DescribeCluster';
+  if (/^\/clusters\/[^/]+\/addons\/[^/]+$/.test(path)) return 'eks:DescribeAddon';
   return `${incoming.method} ${path}`;
 }
 
@@ -312,6 +315,8 @@ async function serve(size: LiveBenchSize): Promise<void> {
       for (const [resource, items] of Object.entries(objects)) {
         kubeCounts[resource] = { requests: 0, objects: items.length };
       }
+      // Read every run though the bench serves none: one (empty) page each.
+      for (const resource of ['nodes', 'daemonsets']) kubeCounts[resource] ??= { requests: 0, objects: 0 };
       for (const entry of kube.requests) {
         const counted =
           entry.verb === 'list' && entry.resource !== undefined ? kubeCounts[entry.resource] : undefined;

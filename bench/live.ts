@@ -118,6 +118,9 @@ async function runOnce(size: LiveBenchSize): Promise<LiveBenchResult> {
       'GetOpenIDConnectProvider',
       'ListRoles',
       'GetRole',
+      'eks:DescribeAddon',
+      'DescribeInstances',
+      'GetAccountSummary',
     ]);
     rows.push(
       { api: 'eks:DescribeCluster', requests: count('eks:DescribeCluster'), lowerBound: 1 },
@@ -136,6 +139,10 @@ async function runOnce(size: LiveBenchSize): Promise<LiveBenchResult> {
         requests: count('ListRoles') + count('GetRole'),
         lowerBound: roleBound,
       },
+      // The Pod Identity agent add-on, the cluster's EC2 nodes (one page), the account's IAM quotas.
+      { api: 'eks:DescribeAddon', requests: count('eks:DescribeAddon'), lowerBound: 1 },
+      { api: 'ec2:DescribeInstances', requests: count('DescribeInstances'), lowerBound: 1 },
+      { api: 'iam:GetAccountSummary', requests: count('GetAccountSummary'), lowerBound: 1 },
     );
     for (const [operation, requests] of Object.entries(counts.aws)) {
       if (!known.has(operation)) rows.push({ api: `aws ${operation}`, requests, lowerBound: 0 });

@@ -24,6 +24,7 @@ import type {
   ServiceAccount,
   WebhookProbe,
 } from '../core/model/cluster-state';
+import { PodInterner } from './intern';
 import {
   parseAccountCluster,
   parseAccountSummary,
@@ -109,6 +110,8 @@ export class ClusterStateAssembler {
   private readonly malformed: { readonly part: ListPart; readonly object: MalformedObject }[] = [];
   private readonly errors: CollectionError[] = [];
   private readonly itemsSeen: { [P in ListPart]?: number } = {};
+  /** Pods of one workload share their containers, volumes and labels: memory grows with workloads, not replicas. */
+  private readonly interner = new PodInterner();
 
   constructor(private readonly sourceOf: (part: ListPart | 'cluster') => string) {}
 
@@ -143,7 +146,8 @@ export class ClusterStateAssembler {
     items.forEach((item, index) => {
       const path = at(listPath, offset + index);
       try {
-        const record = spec.parse(item, path);
+        const parsed = spec.parse(item, path);
+        const record = part === 'pods' ? (this.interner.pod(parsed as Pod) as ListRecords[P]) : parsed;
         list.push(record);
         if (part === 'roles') this.noteUnparseableTrust(record as IamRole, path);
         if (part === 'rolePolicies') this.noteUnparseablePolicy(record as RolePolicy, path);
