@@ -34,6 +34,8 @@ interface LiveBenchResult {
   readonly rssBeforeMb: number;
   /** Heap the collected state (and report) keeps after a full GC. */
   readonly retainedMb: number;
+  /** Peak RSS when the collection ended, before the engine ran. */
+  readonly collectedRssMb: number;
   readonly findings: number;
   readonly rows: readonly RequestRow[];
 }
@@ -88,6 +90,7 @@ async function runOnce(size: LiveBenchSize): Promise<LiveBenchResult> {
       credentials: MOTO_CREDENTIALS,
     });
     const state = await source.collect();
+    const collectedRssMb = process.resourceUsage().maxRSS / 1024;
     const report = auditCluster(state, { now: new Date(), webhookName: 'iam-for-pods.amazonaws.com' }).report;
     const wallMs = performance.now() - started;
     const peakRssMb = process.resourceUsage().maxRSS / 1024;
@@ -154,6 +157,7 @@ async function runOnce(size: LiveBenchSize): Promise<LiveBenchResult> {
       peakRssMb,
       rssBeforeMb,
       retainedMb,
+      collectedRssMb,
       findings: report.findings.length,
       rows,
     };
@@ -177,7 +181,7 @@ function printResult(result: LiveBenchResult): boolean {
     `live: ${size.pods} pods, ${size.serviceAccounts} annotated ServiceAccounts, ${size.rolesUsed} roles used of ${size.accountRoles}; ${size.latencyMs} ms per request`,
   );
   console.log(
-    `live: wall ${result.wallMs.toFixed(0)} ms (collect + audit), peak RSS ${result.peakRssMb.toFixed(0)} MB (${result.rssBeforeMb.toFixed(0)} MB before it; the servers run in another process; state retains ${result.retainedMb.toFixed(0)} MB of heap after GC), ${result.findings} findings (seeding moto took ${(result.seedMs / 1000).toFixed(1)} s, not timed)`,
+    `live: wall ${result.wallMs.toFixed(0)} ms (collect + audit), peak RSS ${result.peakRssMb.toFixed(0)} MB (${result.rssBeforeMb.toFixed(0)} MB before it, ${result.collectedRssMb.toFixed(0)} MB when the collection ended; the servers run in another process; state retains ${result.retainedMb.toFixed(0)} MB of heap after GC, ${((result.retainedMb * 1048576) / result.size.pods / 1024).toFixed(2)} KB per pod), ${result.findings} findings (seeding moto took ${(result.seedMs / 1000).toFixed(1)} s, not timed)`,
   );
   console.log('live: requests per API (lower bound; target ≤ 1.1×):');
   for (const row of result.rows) {
