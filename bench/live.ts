@@ -72,7 +72,11 @@ const pages = (objects: number) => Math.max(1, Math.ceil(objects / KUBE_PAGE));
 
 async function runOnce(size: LiveBenchSize): Promise<LiveBenchResult> {
   const servers = fork(join(import.meta.dirname, 'live-servers.ts'), [], {
-    env: { ...process.env, BENCH_SIZE: JSON.stringify(size) },
+    env: {
+      ...process.env,
+      NODE_OPTIONS: process.env.BENCH_SERVERS_NODE_OPTIONS ?? '',
+      BENCH_SIZE: JSON.stringify(size),
+    },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   const stopOnExit = () => servers.kill('SIGKILL');

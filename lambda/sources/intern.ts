@@ -2,7 +2,9 @@
 // have the same env (the model keeps no per-pod value of it), mostly the same mounts, token volumes and labels;
 // JSON.parse gives each pod its own copies. Shared, a pod costs its names, the few records that are its own
 // (the kube-api-access-xxxxx volume and its mount) and pointers, so the state grows with the workloads rather
-// than with the replicas.
+// than with the replicas. The interner's own keys stay small: a record is keyed by its JSON once, and a list
+// or a container by the numbers of the shared records it is made of; what is each pod's own is never keyed
+// (a map of 100,000 keys that never match would cost more than it saves).
 
 import type {
   Container,
@@ -14,35 +16,71 @@ import type {
   VolumeMount,
 } from '../core/model/cluster-state';
 
-/** Equal values by their JSON: records are plain, so equal JSON means equal records. */
-class Shared<T> {
+/**
+ * Equal values, each kept once and numbered; `key` says what makes two values equal, or undefined when the
+ * value is one pod's own (then it is kept as it is, unnumbered).
+ */
+class Shared<T extends object> {
   private readonly byKey = new Map<string, T>();
+  private readonly numbers = new WeakMap<T, number>();
+
+  constructor(private readonly key: (value: T) => string | undefined) {}
 
   intern(value: T): T {
-    const key = JSON.stringify(value);
+    const key = this.key(value);
+    if (key === undefined) return value;
     const known = this.byKey.get(key);
     if (known !== undefined) return known;
     this.byKey.set(key, value);
+    this.numbers.set(value, this.byKey.size);
     return value;
   }
 
-  get size(): number {
-    return this.byKey.size;
+  /** The number of an interned value; undefined for one that is a pod's own. */
+  numberOf(value: T): number | undefined {
+    return this.numbers.get(value);
   }
 }
 
 const NO_LABELS: Labels = Object.freeze({});
+const json = (value: unknown) => JSON.stringify(value);
+/** The ServiceAccount admission plugin names each pod's token volume `kube-api-access-<5 random>`. */
+const OWN_VOLUME = /^kube-api-access-[a-z0-9]{5}$/;
+
+/** The numbers of shared parts, joined; undefined when any part is a pod's own. */
+function numbers(parts: readonly (number | undefined)[]): string | undefined {
+  return parts.some((part) => part === undefined) ? undefined : parts.join(',');
+}
 
 /** One per collection: what it shares is kept as long as the state that uses it. */
 export class PodInterner {
-  private readonly containerLists = new Shared<readonly Container[]>();
-  private readonly envs = new Shared<readonly EnvVar[]>();
-  private readonly envFroms = new Shared<readonly EnvFromSource[]>();
-  private readonly mounts = new Shared<VolumeMount>();
-  private readonly volumes = new Shared<ProjectedTokenVolume>();
-  private readonly volumeLists = new Shared<readonly ProjectedTokenVolume[]>();
-  private readonly maps = new Shared<Labels>();
-  private readonly owners = new Shared<NonNullable<Pod['owner']>>();
+  private readonly envs = new Shared<readonly EnvVar[]>(json);
+  private readonly envFroms = new Shared<readonly EnvFromSource[]>(json);
+  private readonly mounts = new Shared<VolumeMount>((mount) =>
+    OWN_VOLUME.test(mount.name) ? undefined : json(mount),
+  );
+  private readonly mountLists = new Shared<readonly VolumeMount[]>((list) =>
+    numbers(list.map((mount) => this.mounts.numberOf(mount))),
+  );
+  private readonly containers = new Shared<Container>((container) => {
+    const parts = numbers([
+      this.envs.numberOf(container.env),
+      this.envFroms.numberOf(container.envFrom),
+      this.mountLists.numberOf(container.volumeMounts),
+    ]);
+    return parts === undefined ? undefined : `${container.kind} ${container.name} ${parts}`;
+  });
+  private readonly containerLists = new Shared<readonly Container[]>((list) =>
+    numbers(list.map((container) => this.containers.numberOf(container))),
+  );
+  private readonly volumes = new Shared<ProjectedTokenVolume>((volume) =>
+    OWN_VOLUME.test(volume.volumeName) ? undefined : json(volume),
+  );
+  private readonly volumeLists = new Shared<readonly ProjectedTokenVolume[]>((list) =>
+    numbers(list.map((volume) => this.volumes.numberOf(volume))),
+  );
+  private readonly maps = new Shared<Labels>(json);
+  private readonly owners = new Shared<NonNullable<Pod['owner']>>(json);
   private readonly strings = new Map<string, string>();
 
   /** The pod with its containers, token volumes, labels, annotations and repeated strings shared. */
@@ -64,13 +102,13 @@ export class PodInterner {
   }
 
   private container(container: Container): Container {
-    return {
+    return this.containers.intern({
       name: this.string(container.name),
       kind: container.kind,
       env: this.envs.intern(container.env),
       envFrom: this.envFroms.intern(container.envFrom),
-      volumeMounts: container.volumeMounts.map((mount) => this.mounts.intern(mount)),
-    };
+      volumeMounts: this.mountLists.intern(container.volumeMounts.map((mount) => this.mounts.intern(mount))),
+    });
   }
 
   private labels(labels: Labels): Labels {
