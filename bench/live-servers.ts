@@ -188,15 +188,21 @@ function trustPolicy(subjects: readonly string[]): string {
 }
 
 /** Seeds the cluster, the OIDC provider and the account's roles straight into moto (not through the proxy). */
-async function seedMoto(endpoint: string, size: LiveBenchSize, trusted: ReadonlyMap<number, string[]>) {
+async function seedMoto(
+  endpoint: string,
+  size: LiveBenchSize,
+  trusted: ReadonlyMap<number, string[]>,
+  names: readonly string[],
+) {
   const clients = motoClients(endpoint, REGION);
-  await clients.eks.send(
-    new CreateClusterCommand({
-      name: CLUSTER,
-      roleArn: `arn:aws:iam::${MOTO_ACCOUNT_ID}:role/${CLUSTER}-cluster-role`,
-      resourcesVpcConfig: { subnetIds: ['subnet-0179024df634511da'] },
-    }),
-  );
+  for (const name of names)
+    await clients.eks.send(
+      new CreateClusterCommand({
+        name,
+        roleArn: `arn:aws:iam::${MOTO_ACCOUNT_ID}:role/${CLUSTER}-cluster-role`,
+        resourcesVpcConfig: { subnetIds: ['subnet-0179024df634511da'] },
+      }),
+    );
   await clients.iam.send(
     new CreateOpenIDConnectProviderCommand({
       Url: ISSUER,
@@ -280,44 +286,63 @@ function operationOf(incoming: IncomingMessage, body: Buffer): string {
   return `${incoming.method} ${path}`;
 }
 
+/** BENCH_CLUSTERS > 1 (bench/clusters.ts): that many clusters, `bench-01`..., each its own API server. */
+const clusterNames = (count: number) =>
+  count <= 1
+    ? [CLUSTER]
+    : Array.from({ length: count }, (_, index) => `${CLUSTER}-${String(index + 1).padStart(2, '0')}`);
+
 async function serve(size: LiveBenchSize): Promise<void> {
+  const names = clusterNames(Number(process.env.BENCH_CLUSTERS ?? 1));
   // BENCH_ANY_SIGNER=1 (bench/organization.ts): the token is signed by an assumed member role whose keys moto makes
   // up, so only its form and cluster are checked, not which keys signed it.
-  const kube = await startFakeKubeApi({
-    eks:
-      process.env.BENCH_ANY_SIGNER === '1'
-        ? { clusterName: CLUSTER }
-        : { clusterName: CLUSTER, credentials: MOTO_CREDENTIALS },
-  });
-  const { objects, trusted } = kubeObjects(size, kube.caData);
-  kube.setObjects(objects);
+  const kubes = await Promise.all(
+    names.map((clusterName) =>
+      startFakeKubeApi({
+        eks:
+          process.env.BENCH_ANY_SIGNER === '1'
+            ? { clusterName }
+            : { clusterName, credentials: MOTO_CREDENTIALS },
+      }),
+    ),
+  );
+  const served = kubes.map((server) => kubeObjects(size, server.caData));
+  kubes.forEach((server, index) => server.setObjects(served[index]?.objects ?? {}));
+  const { objects, trusted } = served[0] as ReturnType<typeof kubeObjects>;
   const moto = await startMoto({
-    eksClusters: { [CLUSTER]: { issuer: ISSUER, caData: kube.caData, endpoint: kube.url } },
+    eksClusters: Object.fromEntries(
+      names.map((name, index) => [
+        name,
+        { issuer: ISSUER, caData: kubes[index]?.caData ?? '', endpoint: kubes[index]?.url ?? '' },
+      ]),
+    ),
   });
   const proxy = await startDelayingProxy(moto.endpoint, size.latencyMs);
   const stop = async () => {
     await proxy.stop();
     await moto.stop();
-    await kube.stop();
+    await Promise.all(kubes.map((server) => server.stop()));
     process.disconnect?.();
   };
   try {
     const seeded = performance.now();
-    await seedMoto(moto.endpoint, size, trusted);
+    await seedMoto(moto.endpoint, size, trusted, names);
     const seedMs = performance.now() - seeded;
-    kube.setLatency(size.latencyMs);
-    kube.clearRequests();
+    for (const server of kubes) {
+      server.setLatency(size.latencyMs);
+      server.clearRequests();
+    }
     proxy.counts.clear();
     process.on('message', (message: { kind?: string }) => {
       if (message.kind === 'stop') void stop();
       if (message.kind !== 'count') return;
       const kubeCounts: Record<string, { requests: number; objects: number }> = {};
       for (const [resource, items] of Object.entries(objects)) {
-        kubeCounts[resource] = { requests: 0, objects: items.length };
+        kubeCounts[resource] = { requests: 0, objects: items.length * kubes.length };
       }
       // Read every run though the bench serves none: one (empty) page each.
       for (const resource of ['nodes', 'daemonsets']) kubeCounts[resource] ??= { requests: 0, objects: 0 };
-      for (const entry of kube.requests) {
+      for (const entry of kubes.flatMap((server) => server.requests)) {
         const counted =
           entry.verb === 'list' && entry.resource !== undefined ? kubeCounts[entry.resource] : undefined;
         if (counted !== undefined) counted.requests += 1;
