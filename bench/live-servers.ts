@@ -92,6 +92,20 @@ function kubeObjects(size: LiveBenchSize, caData: string) {
   };
 }
 
+/** The caBundle of examples/blog-incident's pod identity webhook: the staging cluster's CA, not this cluster's. */
+function incidentCaBundle(): string {
+  const incident = JSON.parse(
+    readFileSync(
+      join(import.meta.dirname, '..', 'examples', 'blog-incident', 'mutatingwebhookconfigurations.json'),
+      'utf8',
+    ),
+  ) as { items: { metadata: { name: string }; webhooks: { clientConfig: { caBundle?: string } }[] }[] };
+  const bundle = incident.items.find((item) => item.metadata.name === 'pod-identity-webhook')?.webhooks[0]
+    ?.clientConfig.caBundle;
+  if (bundle === undefined) throw new Error('examples/blog-incident has no pod-identity-webhook caBundle');
+  return bundle;
+}
+
 /** A pod as the API server returns it; with a role, as the pod identity webhook mutates it. */
 function podObject(
   namespace: string,
@@ -306,7 +320,12 @@ async function serve(size: LiveBenchSize): Promise<void> {
       }),
     ),
   );
-  const served = kubes.map((server) => kubeObjects(size, server.caData));
+  // BENCH_WRONG_CA_BUNDLE=1 (bench/triage.ts): the seed incident, a webhook caBundle of another cluster's CA
+  // (examples/blog-incident's staging CA), so pods are created without credentials.
+  const wrongBundle = process.env.BENCH_WRONG_CA_BUNDLE === '1' ? incidentCaBundle() : undefined;
+  const served = kubes.map((server) => kubeObjects(size, wrongBundle ?? server.caData));
+  if (process.env.BENCH_KUBECONFIG !== undefined)
+    await kubes[0]?.writeKubeconfig(process.env.BENCH_KUBECONFIG);
   kubes.forEach((server, index) => server.setObjects(served[index]?.objects ?? {}));
   const { objects, trusted } = served[0] as ReturnType<typeof kubeObjects>;
   const moto = await startMoto({
