@@ -15,16 +15,13 @@ import { DEFAULT_CLUSTER_CONCURRENCY } from '../lambda/pipeline/config';
 import { createHandler } from '../lambda/pipeline/scheduled-handler';
 import {
   type CountsMessage,
+  envNumber,
   type LiveBenchSize,
   nextMessage,
   REGION,
   type ReadyMessage,
 } from './live-protocol';
 
-const envNumber = (name: string, fallback: number) => {
-  const value = process.env[name];
-  return value === undefined || value === '' ? fallback : Number(value);
-};
 const CLUSTERS = envNumber('BENCH_CLUSTERS', 20);
 const CONCURRENCY = envNumber('CLUSTER_CONCURRENCY', DEFAULT_CLUSTER_CONCURRENCY);
 const KUBE_PAGE = 500;

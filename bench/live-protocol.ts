@@ -30,6 +30,12 @@ export interface CountsMessage {
   readonly distinctRoles: number;
 }
 
+/** A number from the environment (BENCH_PODS=...), or the fallback when it is unset or empty. */
+export function envNumber(name: string, fallback: number): number {
+  const value = process.env[name];
+  return value === undefined || value === '' ? fallback : Number(value);
+}
+
 /** The EKS cluster and region the servers model. */
 export const CLUSTER = 'bench';
 export const REGION = 'eu-west-1';

@@ -18,6 +18,7 @@ import { liveClusterSource } from '../lambda/sources/live/live-source';
 import {
   CLUSTER,
   type CountsMessage,
+  envNumber,
   type LiveBenchSize,
   nextMessage,
   REGION,
@@ -50,11 +51,6 @@ const KUBE_PAGE = 500;
 const LIST_ROLES_PAGE = 1000;
 const CURVE = [5_000, 20_000, 50_000, 100_000];
 const WITHIN = 1.1;
-
-const envNumber = (name: string, fallback: number): number => {
-  const value = process.env[name];
-  return value === undefined || value === '' ? fallback : Number(value);
-};
 
 const sizeFromEnv = (): LiveBenchSize => ({
   pods: envNumber('BENCH_PODS', 20_000),

@@ -24,7 +24,14 @@ import { createDiscoverHandler } from '../lambda/organization/discover';
 import type { InvocationContext } from '../lambda/pipeline/structured-log';
 import { createConcurrencyLimit } from '../lambda/sources/aws/concurrency-limit';
 import { DEFAULT_MAX_CONCURRENCY } from '../lib/settings';
-import { CLUSTER, type LiveBenchSize, nextMessage, REGION, type ReadyMessage } from './live-protocol';
+import {
+  CLUSTER,
+  envNumber,
+  type LiveBenchSize,
+  nextMessage,
+  REGION,
+  type ReadyMessage,
+} from './live-protocol';
 
 /** The cluster sizes the per-cluster step is timed for. */
 const PROFILES = {
@@ -59,10 +66,6 @@ const S3_GET_USD = 0.0004 / 1_000;
 const S3_PUTS_PER_CLUSTER = 4;
 const S3_GETS_PER_CLUSTER = 3;
 
-const envNumber = (name: string, fallback: number): number => {
-  const value = process.env[name];
-  return value === undefined || value === '' ? fallback : Number(value);
-};
 const latencyMs = envNumber('BENCH_LATENCY_MS', 10);
 const quiet = () => {};
 const contextOf = (id: string): InvocationContext => ({

@@ -317,25 +317,30 @@ export async function subscribeInbox(
   return {
     queueUrl,
     async drain() {
-      const notifications: SnsNotification[] = [];
-      for (;;) {
-        const { Messages: messages = [] } = await clients.sqs.send(
-          new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }),
-        );
-        if (messages.length === 0) return notifications;
-        for (const message of messages) notifications.push(snsEnvelope(message.Body ?? ''));
-        await clients.sqs.send(
-          new DeleteMessageBatchCommand({
-            QueueUrl: queueUrl,
-            Entries: messages.map((message, index) => ({
-              Id: String(index),
-              ReceiptHandle: message.ReceiptHandle ?? '',
-            })),
-          }),
-        );
-      }
+      return (await drainQueue(clients.sqs, queueUrl)).map(snsEnvelope);
     },
   };
+}
+
+/** Every message body waiting in a queue, oldest first; each is deleted once read. */
+export async function drainQueue(sqs: SQSClient, queueUrl: string): Promise<string[]> {
+  const bodies: string[] = [];
+  for (;;) {
+    const { Messages: messages = [] } = await sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }),
+    );
+    if (messages.length === 0) return bodies;
+    for (const message of messages) bodies.push(message.Body ?? '');
+    await sqs.send(
+      new DeleteMessageBatchCommand({
+        QueueUrl: queueUrl,
+        Entries: messages.map((message, index) => ({
+          Id: String(index),
+          ReceiptHandle: message.ReceiptHandle ?? '',
+        })),
+      }),
+    );
+  }
 }
 
 function snsEnvelope(body: string): SnsNotification {

@@ -31,6 +31,7 @@ import { seedMotoWithExample } from '../../../lambda/emulators/seed-moto';
 import { createAwsClients } from '../../../lambda/sources/aws/aws-clients';
 import { collectAws } from '../../../lambda/sources/aws/collect-aws';
 import { parsePodIdentityAssociation, parseRole } from '../../../lambda/sources/parse/aws-objects';
+import { mockEksPassingThrough, mockIamPassingThrough } from '../../support/aws-mocks';
 import { EXAMPLES } from '../../support/snapshot-dir';
 import { useMoto } from '../../support/use-moto';
 
@@ -70,42 +71,9 @@ afterEach(() => {
 describe('collectAws with faults injected by aws-sdk-client-mock over moto_server', () => {
   const moto = useMoto();
 
-  /** Mocks the IAM client, passing the OIDC provider calls through to moto. */
-  function mockIam(clients: ReturnType<typeof motoClients>) {
-    const send = clients.iam.send.bind(clients.iam);
-    const mock = mockClient(clients.iam);
-    mocks.push(mock);
-    mock
-      .on(ListOpenIDConnectProvidersCommand)
-      .callsFake((input) => send(new ListOpenIDConnectProvidersCommand(input)))
-      .on(GetOpenIDConnectProviderCommand)
-      .callsFake((input) => send(new GetOpenIDConnectProviderCommand(input)))
-      .on(ListRolesCommand)
-      .callsFake((input) => send(new ListRolesCommand(input)))
-      .on(GetRoleCommand)
-      .callsFake((input) => send(new GetRoleCommand(input)))
-      .on(GetAccountSummaryCommand)
-      .callsFake((input) => send(new GetAccountSummaryCommand(input)));
-    return mock;
-  }
-
-  /** Mocks the EKS client, passing the cluster calls through to moto. */
-  function mockEks(clients: ReturnType<typeof motoClients>) {
-    const send = clients.eks.send.bind(clients.eks);
-    const mock = mockClient(clients.eks);
-    mocks.push(mock);
-    mock
-      .on(DescribeClusterCommand)
-      .callsFake((input) => send(new DescribeClusterCommand(input)))
-      .on(ListClustersCommand)
-      .callsFake((input) => send(new ListClustersCommand(input)))
-      .on(DescribeAddonCommand)
-      .callsFake((input) => send(new DescribeAddonCommand(input)))
-      // moto has no EKS Pod Identity: a cluster without associations, unless a test says otherwise.
-      .on(ListPodIdentityAssociationsCommand)
-      .resolves({ associations: [] });
-    return mock;
-  }
+  const mockIam = (clients: ReturnType<typeof motoClients>) => mockIamPassingThrough(clients, mocks);
+  // moto has no EKS Pod Identity: a cluster without associations, unless a test says otherwise.
+  const mockEks = (clients: ReturnType<typeof motoClients>) => mockEksPassingThrough(clients, mocks);
 
   it.each([
     {

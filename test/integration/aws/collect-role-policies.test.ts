@@ -4,10 +4,7 @@
 
 import { join } from 'node:path';
 import {
-  DescribeAddonCommand,
-  DescribeClusterCommand,
   DescribePodIdentityAssociationCommand,
-  ListClustersCommand,
   ListPodIdentityAssociationsCommand,
 } from '@aws-sdk/client-eks';
 import {
@@ -15,22 +12,18 @@ import {
   CreatePolicyCommand,
   CreatePolicyVersionCommand,
   CreateRoleCommand,
-  GetAccountSummaryCommand,
-  GetOpenIDConnectProviderCommand,
-  GetRoleCommand,
   IAMServiceException,
-  ListOpenIDConnectProvidersCommand,
   ListRolePoliciesCommand,
-  ListRolesCommand,
   PutRolePolicyCommand,
 } from '@aws-sdk/client-iam';
-import { type AwsStub, mockClient } from 'aws-sdk-client-mock';
+import type { AwsStub } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
 import { auditCluster } from '../../../lambda/core/engine/audit-cluster';
 import { MOTO_ACCOUNT_ID, motoClients } from '../../../lambda/emulators/moto';
 import { seedMotoWithExample } from '../../../lambda/emulators/seed-moto';
 import { ClusterStateAssembler, type ListPart } from '../../../lambda/sources/assemble-state';
 import { type AwsCollection, collectAws } from '../../../lambda/sources/aws/collect-aws';
+import { mockEksPassingThrough, mockIamPassingThrough } from '../../support/aws-mocks';
 import { EXAMPLES } from '../../support/snapshot-dir';
 import { NOW } from '../../support/state-builder';
 import { useMoto } from '../../support/use-moto';
@@ -62,16 +55,7 @@ afterEach(() => {
 
 /** The association of examples/healthy's orders-api, chaining to a role of the data account. */
 function mockAssociation(clients: ReturnType<typeof motoClients>) {
-  const send = clients.eks.send.bind(clients.eks);
-  const eks = mockClient(clients.eks);
-  mocks.push(eks);
-  eks
-    .on(DescribeClusterCommand)
-    .callsFake((input) => send(new DescribeClusterCommand(input)))
-    .on(ListClustersCommand)
-    .callsFake((input) => send(new ListClustersCommand(input)))
-    .on(DescribeAddonCommand)
-    .callsFake((input) => send(new DescribeAddonCommand(input)));
+  const eks = mockEksPassingThrough(clients, mocks);
   eks
     .on(ListPodIdentityAssociationsCommand)
     .resolves({ associations: [{ associationId: 'a-3kq9xw2vbn7yplm4t' }] });
@@ -182,21 +166,8 @@ describe('reading the permissions of association roles from moto_server', () => 
 
   it('records the policies as forbidden when ListRolePolicies is denied, and still collects the roles', async () => {
     const clients = await seed();
-    const send = clients.iam.send.bind(clients.iam);
-    const iam = mockClient(clients.iam);
-    mocks.push(iam);
     // Every IAM read of the collection goes on to moto, but this one.
-    iam
-      .on(ListOpenIDConnectProvidersCommand)
-      .callsFake((input) => send(new ListOpenIDConnectProvidersCommand(input)))
-      .on(GetOpenIDConnectProviderCommand)
-      .callsFake((input) => send(new GetOpenIDConnectProviderCommand(input)))
-      .on(ListRolesCommand)
-      .callsFake((input) => send(new ListRolesCommand(input)))
-      .on(GetRoleCommand)
-      .callsFake((input) => send(new GetRoleCommand(input)))
-      .on(GetAccountSummaryCommand)
-      .callsFake((input) => send(new GetAccountSummaryCommand(input)));
+    const iam = mockIamPassingThrough(clients, mocks);
     iam.on(ListRolePoliciesCommand).rejects(
       new IAMServiceException({
         name: 'AccessDenied',

@@ -12,18 +12,14 @@ import {
 import { CreateBucketCommand } from '@aws-sdk/client-s3';
 import { GetFindingsCommand, SecurityHubClient } from '@aws-sdk/client-securityhub';
 import { CreateTopicCommand } from '@aws-sdk/client-sns';
-import {
-  CreateQueueCommand,
-  DeleteMessageBatchCommand,
-  GetQueueAttributesCommand,
-  ReceiveMessageCommand,
-} from '@aws-sdk/client-sqs';
+import { CreateQueueCommand, GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { type AwsStub, mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { auditCluster } from '../../../lambda/core/engine/audit-cluster';
 import type { ClusterState } from '../../../lambda/core/model/cluster-state';
 import type { ClusterReport, Finding } from '../../../lambda/core/model/finding';
 import {
+  drainQueue,
   MOTO_ACCOUNT_ID,
   MOTO_CREDENTIALS,
   type MotoSinkClients,
@@ -139,25 +135,8 @@ describe('EventBridge and Security Hub sinks over moto_server', () => {
     );
   }
 
-  async function routed(): Promise<RoutedEvent[]> {
-    const received: RoutedEvent[] = [];
-    for (;;) {
-      const { Messages: messages = [] } = await sinks.sqs.send(
-        new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }),
-      );
-      if (messages.length === 0) return received;
-      received.push(...messages.map((message) => JSON.parse(message.Body ?? '{}') as RoutedEvent));
-      await sinks.sqs.send(
-        new DeleteMessageBatchCommand({
-          QueueUrl: queueUrl,
-          Entries: messages.map((message, index) => ({
-            Id: String(index),
-            ReceiptHandle: message.ReceiptHandle ?? '',
-          })),
-        }),
-      );
-    }
-  }
+  const routed = async (): Promise<RoutedEvent[]> =>
+    (await drainQueue(sinks.sqs, queueUrl)).map((body) => JSON.parse(body) as RoutedEvent);
 
   const hubFindings = async () => (await hub.send(new GetFindingsCommand({}))).Findings ?? [];
 
