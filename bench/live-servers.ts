@@ -326,7 +326,7 @@ async function serve(size: LiveBenchSize): Promise<void> {
   const served = kubes.map((server) => kubeObjects(size, wrongBundle ?? server.caData));
   if (process.env.BENCH_KUBECONFIG !== undefined)
     await kubes[0]?.writeKubeconfig(process.env.BENCH_KUBECONFIG);
-  kubes.forEach((server, index) => server.setObjects(served[index]?.objects ?? {}));
+  for (const [index, server] of kubes.entries()) server.setObjects(served[index]?.objects ?? {});
   const { objects, trusted } = served[0] as ReturnType<typeof kubeObjects>;
   const moto = await startMoto({
     eksClusters: Object.fromEntries(
