@@ -8,6 +8,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { SecurityHubClient } from '@aws-sdk/client-securityhub';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { fromNodeProviderChain } from '@aws-sdk/credential-providers';
+import { partitionOfRegion } from '../core/model/aws-identifiers';
 import { ReportStore } from '../sinks/report-store';
 import type { AwsCredentials } from '../sources/aws/aws-clients';
 import { ConfigError } from './config';
@@ -68,17 +69,13 @@ export function findingSinkClients(
     ...(config.eventBusName === undefined ? {} : { events: new EventBridgeClient(clientConfig) }),
     ...(config.securityHub
       ? {
-          securityHub: { client: new SecurityHubClient(clientConfig), partition: partitionOf(config.region) },
+          securityHub: {
+            client: new SecurityHubClient(clientConfig),
+            partition: partitionOfRegion(config.region).name,
+          },
         }
       : {}),
   };
-}
-
-/** The partition of a region (aws, aws-cn, aws-us-gov), for the ARNs the auditor writes itself. */
-export function partitionOf(region: string): string {
-  if (region.startsWith('cn-')) return 'aws-cn';
-  if (region.startsWith('us-gov-')) return 'aws-us-gov';
-  return 'aws';
 }
 
 /** The reports bucket, encrypted as configured. */

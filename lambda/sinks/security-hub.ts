@@ -13,7 +13,7 @@ import {
 } from '@aws-sdk/client-securityhub';
 import type { Drift } from '../core/drift/drift';
 import { errorText } from '../core/error-text';
-import type { Finding, Severity } from '../core/model/finding';
+import { type Finding, resourcePath, type Severity } from '../core/model/finding';
 import type { FindingEventSource } from './finding-events';
 
 const MAX_FINDINGS_PER_CALL = 100;
@@ -54,12 +54,7 @@ export function asffFinding(
 ): AwsSecurityFinding {
   const at = source.runAt.toISOString();
   const resource = finding.resource;
-  const resourceId = [
-    source.cluster,
-    resource.kind,
-    ...(resource.namespace === undefined ? [] : [resource.namespace]),
-    resource.name,
-  ].join('/');
+  const resourceId = resourcePath(source.cluster, resource);
   const evidence = JSON.stringify(finding.evidence);
   return {
     SchemaVersion: '2018-10-08',

@@ -8,6 +8,8 @@ export const SKIP_WEBHOOK_LABEL = 'eks.amazonaws.com/skip-pod-identity-webhook';
 export const SKIP_CONTAINERS_ANNOTATION = 'eks.amazonaws.com/skip-containers';
 
 export const DEFAULT_AUDIENCE = 'sts.amazonaws.com';
+/** Where EKS runs the node's own agents (aws-node, kube-proxy, the EKS Pod Identity agent's DaemonSets). */
+export const SYSTEM_NAMESPACE = 'kube-system';
 export const DEFAULT_WEBHOOK_NAME = 'iam-for-pods.amazonaws.com';
 export const WEB_IDENTITY_ACTION = 'sts:AssumeRoleWithWebIdentity';
 

@@ -1,5 +1,5 @@
 import type { AuditContext } from '../analysis/context';
-import { ENV_POD_IDENTITY_URI, FINISHED_POD_PHASES } from '../analysis/eks-conventions';
+import { ENV_POD_IDENTITY_URI, FINISHED_POD_PHASES, SYSTEM_NAMESPACE } from '../analysis/eks-conventions';
 import { fallbackClause } from '../analysis/node-reach';
 import { howToRecreatePod } from '../analysis/remediation';
 import type { ClusterState, Container, DaemonSet, KubeNode, Pod } from '../model/cluster-state';
@@ -13,7 +13,7 @@ const NO_PROXY_VARIABLES = ['NO_PROXY', 'no_proxy'];
 const FARGATE_PROFILE_LABEL = 'eks.amazonaws.com/fargate-profile';
 
 /** The namespace and DaemonSets of the agent: the add-on's, and the one it adds for hybrid nodes (v1.3.3+). */
-const AGENT_NAMESPACE = 'kube-system';
+const AGENT_NAMESPACE = SYSTEM_NAMESPACE;
 const AGENT_DAEMONSET = 'eks-pod-identity-agent';
 const HYBRID_AGENT_DAEMONSET = 'eks-pod-identity-agent-hybrid';
 /** The first add-on versions that run the agent on hybrid nodes (EKS user guide, "Configure add-ons for hybrid nodes"). */

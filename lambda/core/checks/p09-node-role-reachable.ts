@@ -1,5 +1,5 @@
 import type { AuditContext } from '../analysis/context';
-import { FINISHED_POD_PHASES } from '../analysis/eks-conventions';
+import { FINISHED_POD_PHASES, SYSTEM_NAMESPACE } from '../analysis/eks-conventions';
 import type { NodeInstance, Pod } from '../model/cluster-state';
 import type { Check, FindingDraft } from './check';
 
@@ -10,7 +10,7 @@ const MAX_LISTED = 20;
  * EKS Pod Identity agent, CSI node plugins): it runs on every node by design and is not a workload's reach.
  */
 const isNodeAgent = (pod: Pod) =>
-  pod.namespace === 'kube-system' && pod.owner?.kind === 'DaemonSet' && pod.hostNetwork === true;
+  pod.namespace === SYSTEM_NAMESPACE && pod.owner?.kind === 'DaemonSet' && pod.hostNetwork === true;
 
 /**
  * The blast radius of every broken identity: a pod that can reach its node's instance metadata gets the node's

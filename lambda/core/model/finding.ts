@@ -31,6 +31,16 @@ export interface ResourceRef {
   readonly name: string;
 }
 
+/** `Pod payments/orders-api-x`: how people read a finding's resource. */
+export const resourceLabel = (finding: Finding): string =>
+  `${finding.resource.kind} ${finding.resource.namespace === undefined ? '' : `${finding.resource.namespace}/`}${finding.resource.name}`;
+
+/** `<cluster>/Pod/payments/orders-api-x`: a finding's resource as one path, unique across clusters. */
+export function resourcePath(cluster: string, resource: ResourceRef): string {
+  const { kind, namespace, name } = resource;
+  return [cluster, kind, ...(namespace === undefined ? [] : [namespace]), name].join('/');
+}
+
 export interface Finding {
   /** Stable fingerprint: check + resource + key value; never message text or time. */
   readonly id: string;

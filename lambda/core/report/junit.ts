@@ -4,7 +4,7 @@
 
 import type { Check } from '../checks/check';
 import { CHECKS } from '../checks/registry';
-import { type AuditReport, type Finding, type Severity, severityRank } from '../model/finding';
+import { type AuditReport, type Finding, resourceLabel, type Severity, severityRank } from '../model/finding';
 import { TOOL_NAME } from './tool';
 
 // XML 1.0 allows tab, newline, carriage return and everything from U+0020 but the surrogates and U+FFFE/U+FFFF.
@@ -19,9 +19,6 @@ function xmlEscape(text: string): string {
     .replaceAll('"', '&quot;')
     .replaceAll("'", '&apos;');
 }
-
-const resourceLabel = (finding: Finding) =>
-  `${finding.resource.kind} ${finding.resource.namespace === undefined ? '' : `${finding.resource.namespace}/`}${finding.resource.name}`;
 
 const describe = (finding: Finding) =>
   `${finding.severity} ${resourceLabel(finding)}: ${finding.message}\nfix: ${finding.remediation}\nid: ${finding.id}`;

@@ -1,6 +1,6 @@
 // Renders an AuditReport for people (table, markdown) and machines (JSON, SPEC §6; SARIF; JUnit).
 
-import { type AuditReport, type Finding, SEVERITIES, type Severity } from '../model/finding';
+import { type AuditReport, resourceLabel, SEVERITIES, type Severity } from '../model/finding';
 import { renderJunit } from './junit';
 import { renderSarif } from './sarif';
 
@@ -37,9 +37,6 @@ export function renderReport(
       return renderTable(report, colour);
   }
 }
-
-const resourceLabel = (finding: Finding) =>
-  `${finding.resource.kind} ${finding.resource.namespace === undefined ? '' : `${finding.resource.namespace}/`}${finding.resource.name}`;
 
 /** One line per finding plus its remediation, grouped by severity then resource; summary last. */
 export function renderTable(report: AuditReport, colour: boolean): string {

@@ -3,7 +3,7 @@
 
 import type { Check } from '../checks/check';
 import { CHECKS } from '../checks/registry';
-import type { AuditReport, Finding, Severity } from '../model/finding';
+import { type AuditReport, type Finding, resourcePath, type Severity } from '../model/finding';
 import { TOOL_NAME, TOOL_VERSION } from './tool';
 
 /** SARIF levels: the severity a reader's default view filters on. */
@@ -68,11 +68,6 @@ function rule(check: Check) {
   };
 }
 
-function resourcePath(cluster: string, finding: Finding): string {
-  const { kind, namespace, name } = finding.resource;
-  return [cluster, kind, ...(namespace === undefined ? [] : [namespace]), name].join('/');
-}
-
 function result(cluster: string, finding: Finding, ruleIndex: number) {
   const file = SNAPSHOT_FILE[finding.resource.kind];
   return {
@@ -88,7 +83,7 @@ function result(cluster: string, finding: Finding, ruleIndex: number) {
         logicalLocations: [
           {
             name: finding.resource.name,
-            fullyQualifiedName: resourcePath(cluster, finding),
+            fullyQualifiedName: resourcePath(cluster, finding.resource),
             kind: finding.resource.kind,
           },
         ],

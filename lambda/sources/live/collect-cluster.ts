@@ -3,6 +3,7 @@
 // (IRSA-X01 for the connection, IRSA-X02 for one resource type); this function never throws for them.
 
 import type { KubeConfig } from '@kubernetes/client-node';
+import { SYSTEM_NAMESPACE } from '../../core/analysis/eks-conventions';
 import { errorText } from '../../core/error-text';
 import {
   type ClusterState,
@@ -27,7 +28,7 @@ import type { SnapshotWriter } from '../snapshot/write-snapshot';
 const ROLE_ARN_ANNOTATION = 'eks.amazonaws.com/role-arn';
 const NAMESPACED: ReadonlySet<KubeResource> = new Set(['serviceAccounts', 'pods']);
 /** Where the EKS Pod Identity agent's DaemonSets run: the only DaemonSets the audit reads (a Role, not a ClusterRole). */
-export const AGENT_NAMESPACE = 'kube-system';
+const AGENT_NAMESPACE = SYSTEM_NAMESPACE;
 // These reasons mean the API server as a whole is out of reach: the other lists would fail the same way.
 const CONNECTION_FAILURES: ReadonlySet<KubeApiError['reason']> = new Set([
   'unreachable',
