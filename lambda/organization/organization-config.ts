@@ -2,7 +2,7 @@
 // environment once, at cold start, with the variable schemas of lambda/pipeline/environment-variables.ts that single
 // mode reads too: every problem is collected before failing, so one deployment fixes them all. The variable names are the contract with the stack (see ORGANIZATION_VARIABLES).
 
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { ACCOUNT_ID, EXTERNAL_ID, REGION_NAME, ROLE_NAME } from '../core/model/aws-identifiers';
 import type { Severity } from '../core/model/finding';
 import { CONFIG_VARIABLES } from '../pipeline/config';
@@ -13,11 +13,13 @@ import {
   endpointUrl,
   flag,
   kmsKeyId,
+  mapped,
   NAMESPACE_NAME,
   nameList,
   nameListOf,
   optionalText,
   readEnvironment,
+  refined,
   regionName,
   regionVariableOf,
   requiredText,
@@ -107,30 +109,41 @@ const commonShape = {
 };
 
 const memberRoleShape = {
-  memberRoleName: optionalText
-    .transform((name) => name ?? DEFAULT_MEMBER_ROLE_NAME)
-    .refine((name) => ROLE_NAME.test(name), {
+  memberRoleName: refined(
+    mapped(optionalText, (name) => name ?? DEFAULT_MEMBER_ROLE_NAME),
+    (name) => ROLE_NAME.test(name),
+    {
       error: (issue) =>
         `"${issue.input}" is not an IAM role name (up to 64 letters, digits and +=,.@_-, no path)`,
-    }),
+    },
+  ),
   // The external ID is not printed: it is not a secret, but it is one half of what admits a caller.
-  externalId: requiredText('is not set (the external ID the member roles require)').refine(
+  externalId: refined(
+    requiredText('is not set (the external ID the member roles require)'),
     (id) => EXTERNAL_ID.test(id),
     { error: 'must be 2 to 1224 letters, digits or +=,.@:/_- (what STS accepts)' },
   ),
 };
 
 const accountList = z
-  .array(z.string().regex(ACCOUNT_ID, { error: (issue) => `"${issue.input}" is not a 12-digit account ID` }))
-  .min(1, { error: `names no account (say "${ALL_ACCOUNTS}" or list IDs)` });
+  .array(
+    z
+      .string()
+      .check(z.regex(ACCOUNT_ID, { error: (issue) => `"${issue.input}" is not a 12-digit account ID` })),
+  )
+  .check(z.minLength(1, { error: `names no account (say "${ALL_ACCOUNTS}" or list IDs)` }));
 
 const discoverSchema = z.object({
   ...commonShape,
   ...memberRoleShape,
-  accounts: requiredText(`is not set (say "${ALL_ACCOUNTS}" or list 12-digit account IDs)`)
-    .transform((text) => (text.toLowerCase() === ALL_ACCOUNTS ? ALL_ACCOUNTS : (nameList(text) ?? [])))
-    .pipe(z.literal(ALL_ACCOUNTS).or(accountList)),
-  regions: nameListOf(REGION_NAME, 'an AWS region name').pipe(
+  accounts: z.pipe(
+    mapped(requiredText(`is not set (say "${ALL_ACCOUNTS}" or list 12-digit account IDs)`), (text) =>
+      text.toLowerCase() === ALL_ACCOUNTS ? ALL_ACCOUNTS : (nameList(text) ?? []),
+    ),
+    z.union([z.literal(ALL_ACCOUNTS), accountList]),
+  ),
+  regions: z.pipe(
+    nameListOf(REGION_NAME, 'an AWS region name'),
     z.array(z.string(), { error: 'is not set (a comma list of regions)' }),
   ),
   discoveryConcurrency: wholeNumberUpTo(MAX_DISCOVERY_CONCURRENCY, DEFAULT_DISCOVERY_CONCURRENCY),
@@ -139,7 +152,8 @@ const discoverSchema = z.object({
 const auditTargetSchema = z.object({
   ...commonShape,
   ...memberRoleShape,
-  excludeNamespaces: nameListOf(NAMESPACE_NAME, 'a Kubernetes namespace name').transform(
+  excludeNamespaces: mapped(
+    nameListOf(NAMESPACE_NAME, 'a Kubernetes namespace name'),
     (names) => names ?? [],
   ),
   alertSeverity,

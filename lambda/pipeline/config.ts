@@ -1,7 +1,7 @@
 // The scheduled audit's configuration (SPEC §7), read from the Lambda environment once, at cold start.
 // Every problem is collected before failing (environment-variables.ts), so one deployment fixes them all.
 
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { CLUSTER_NAME } from '../core/model/aws-identifiers';
 import type { Severity } from '../core/model/finding';
 import {
@@ -12,6 +12,7 @@ import {
   eventBusName,
   flag,
   kmsKeyId,
+  mapped,
   NAMESPACE_NAME,
   nameListOf,
   readEnvironment,
@@ -78,7 +79,8 @@ export function loadConfig(env: Environment): ScheduledAuditConfig {
   const schema = z.object({
     region: regionName,
     clusters: nameListOf(CLUSTER_NAME, 'an EKS cluster name'),
-    excludeNamespaces: nameListOf(NAMESPACE_NAME, 'a Kubernetes namespace name').transform(
+    excludeNamespaces: mapped(
+      nameListOf(NAMESPACE_NAME, 'a Kubernetes namespace name'),
       (names) => names ?? [],
     ),
     alertSeverity,
