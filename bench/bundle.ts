@@ -13,9 +13,9 @@ import { build } from 'esbuild';
 import { startFakeKubeApi } from '../lambda/emulators/fake-kube-api';
 import { MOTO_CREDENTIALS, motoClients, motoSinkClients, startMoto } from '../lambda/emulators/moto';
 import { exampleEksIdentities, seedMotoWithExample } from '../lambda/emulators/seed-moto';
-import { ESM_REQUIRE_BANNER } from '../lib/auditor-function';
 import { synthesizedHandlerAsset } from '../test/support/cdk-asset';
 import { runOnNode22 } from '../test/support/node22';
+import { LAMBDA_BUILD_OPTIONS } from './lambda-build';
 
 const RUNS = Number(process.env.BENCH_IMPORT_RUNS ?? 5);
 const ROOT = join(import.meta.dirname, '..');
@@ -69,18 +69,10 @@ async function drive(
 /** The packages (or the project's own files) that take the most bytes of the handler's bundle. */
 async function largestPackages(): Promise<{ name: string; bytes: number }[]> {
   const result = await build({
+    ...LAMBDA_BUILD_OPTIONS,
     entryPoints: [join(ROOT, 'lambda', 'handlers', 'scheduled.ts')],
-    bundle: true,
     write: false,
-    format: 'esm',
-    platform: 'node',
-    target: 'node22',
-    mainFields: ['module', 'main'],
-    minify: true,
-    keepNames: true,
-    banner: { js: ESM_REQUIRE_BANNER },
     metafile: true,
-    logLevel: 'silent',
   });
   const byPackage = new Map<string, number>();
   for (const output of Object.values(result.metafile.outputs)) {

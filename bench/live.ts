@@ -1,43 +1,33 @@
 // npm run bench — the live audit of a large synthetic cluster and account (SPEC §10): Kubernetes from the
 // fake API server, AWS from moto behind a delaying, counting proxy, both with a per-request latency. Prints
-// wall time, peak RSS and the requests per API against the lower bound. The servers run in a child process
-// (bench/live-servers.ts), so the peak RSS printed is the audit's own.
+// wall time, peak RSS and the requests per API against the lower bound. Three processes: the servers
+// (bench/live-servers.ts), the audit (bench/live-audit.ts, bundled as the Lambda is and run on Node 22, so the
+// peak RSS printed is what the function pays) and this one, which builds the bundle and counts.
 //
 // Options (env): BENCH_PODS (20000), BENCH_SERVICE_ACCOUNTS (2000), BENCH_ROLES_USED (500),
 // BENCH_ACCOUNT_ROLES (1500), BENCH_LATENCY_MS (10). `--curve`: one line per size (5k/20k/50k/100k pods),
-// each measured in a fresh child process so one size's peak RSS does not carry over to the next.
+// each audit in a fresh process, so one size's peak RSS does not carry over to the next.
 
-import { fork, spawnSync } from 'node:child_process';
+import { fork, spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { performance } from 'node:perf_hooks';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
-import { auditCluster } from '../lambda/core/engine/audit-cluster';
-import { MOTO_CREDENTIALS } from '../lambda/emulators/moto';
-import { liveClusterSource } from '../lambda/sources/live/live-source';
+import { build } from 'esbuild';
+import { node22Binary } from '../test/support/node22';
+import { LAMBDA_BUILD_OPTIONS } from './lambda-build';
+import type { AuditMeasurement } from './live-audit';
 import {
-  CLUSTER,
   type CountsMessage,
   envNumber,
   type LiveBenchSize,
   nextMessage,
-  REGION,
   type ReadyMessage,
 } from './live-protocol';
 
-/** What one run measured; printed, and passed from a `--curve` child to its parent as one JSON line. */
-interface LiveBenchResult {
+/** What one run measured: the audit process's figures, the size and the requests the servers counted. */
+interface LiveBenchResult extends AuditMeasurement {
   readonly size: LiveBenchSize;
-  readonly wallMs: number;
   readonly seedMs: number;
-  readonly peakRssMb: number;
-  /** Peak RSS before the audit started: tsx, the SDK and client-node loaded (the servers run in a child process). */
-  readonly rssBeforeMb: number;
-  /** Heap the collected state (and report) keeps after a full GC. */
-  readonly retainedMb: number;
-  /** Peak RSS when the collection ended, before the engine ran. */
-  readonly collectedRssMb: number;
-  readonly findings: number;
   readonly rows: readonly RequestRow[];
 }
 
@@ -60,13 +50,53 @@ const sizeFromEnv = (): LiveBenchSize => ({
   latencyMs: envNumber('BENCH_LATENCY_MS', 10),
 });
 
-// A full GC before measuring what the state retains; tsx starts node without --expose-gc, hence the flag here.
-setFlagsFromString('--expose-gc');
-const collectGarbage = runInNewContext('gc') as () => void;
-
 const pages = (objects: number) => Math.max(1, Math.ceil(objects / KUBE_PAGE));
 
-async function runOnce(size: LiveBenchSize): Promise<LiveBenchResult> {
+/** Bundles bench/live-audit.ts into `directory` as the Lambda's bundle is built; returns the file. */
+async function buildAuditBundle(directory: string): Promise<string> {
+  const outfile = join(directory, 'live-audit.mjs');
+  await build({
+    ...LAMBDA_BUILD_OPTIONS,
+    entryPoints: [join(import.meta.dirname, 'live-audit.ts')],
+    outfile,
+  });
+  return outfile;
+}
+
+/** Runs the audit bundle on Node 22 against the servers at `endpoint`; its JSON line, or the reason it failed. */
+function runAudit(bundle: string, endpoint: string): Promise<AuditMeasurement> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(node22Binary(), ['--expose-gc', bundle], {
+      env: {
+        PATH: process.env.PATH ?? '/usr/bin:/bin',
+        BENCH_ENDPOINT: endpoint,
+        AWS_EC2_METADATA_DISABLED: 'true',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString('utf8');
+    });
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString('utf8');
+    });
+    child.once('error', reject);
+    child.once('close', (code) => {
+      const line = stdout.trim().split('\n').at(-1) ?? '';
+      if (code === 0 && line.startsWith('{')) resolve(JSON.parse(line) as AuditMeasurement);
+      else
+        reject(
+          new Error(
+            `the audit process failed (exit ${code}): ${stderr.trim().split('\n').slice(-3).join(' | ')}`,
+          ),
+        );
+    });
+  });
+}
+
+async function runOnce(size: LiveBenchSize, auditBundle: string): Promise<LiveBenchResult> {
   const servers = fork(join(import.meta.dirname, 'live-servers.ts'), [], {
     env: {
       ...process.env,
@@ -79,27 +109,8 @@ async function runOnce(size: LiveBenchSize): Promise<LiveBenchResult> {
   process.once('exit', stopOnExit);
   try {
     const ready = await nextMessage<ReadyMessage>(servers, 'ready');
-    const rssBeforeMb = process.resourceUsage().maxRSS / 1024;
-    collectGarbage();
-    const heapBefore = process.memoryUsage().heapUsed;
-    const started = performance.now();
-    const source = liveClusterSource({
-      clusterName: CLUSTER,
-      region: REGION,
-      endpoint: ready.endpoint,
-      credentials: MOTO_CREDENTIALS,
-    });
-    const state = await source.collect();
-    const collectedRssMb = process.resourceUsage().maxRSS / 1024;
-    const report = auditCluster(state, { now: new Date(), webhookName: 'iam-for-pods.amazonaws.com' }).report;
-    const wallMs = performance.now() - started;
-    const peakRssMb = process.resourceUsage().maxRSS / 1024;
-    // What the collected state keeps alive after a full GC (against the heap before the audit): whether
-    // pods are reduced to the model as pages arrive, or raw objects stay referenced.
-    collectGarbage();
-    const retainedMb = (process.memoryUsage().heapUsed - heapBefore) / 1048576;
-    for (const error of state.collectionErrors)
-      console.error(`collection error: ${error.resource} ${error.reason}`);
+    const audit = await runAudit(auditBundle, ready.endpoint);
+    for (const error of audit.collectionErrors) console.error(`collection error: ${error}`);
 
     const counted = nextMessage<CountsMessage>(servers, 'counts');
     servers.send({ kind: 'count' });
@@ -150,17 +161,7 @@ async function runOnce(size: LiveBenchSize): Promise<LiveBenchResult> {
     for (const [operation, requests] of Object.entries(counts.aws)) {
       if (!known.has(operation)) rows.push({ api: `aws ${operation}`, requests, lowerBound: 0 });
     }
-    return {
-      size,
-      wallMs,
-      seedMs: ready.seedMs,
-      peakRssMb,
-      rssBeforeMb,
-      retainedMb,
-      collectedRssMb,
-      findings: report.findings.length,
-      rows,
-    };
+    return { ...audit, size, seedMs: ready.seedMs, rows };
   } finally {
     const exited = new Promise((resolve) => servers.once('exit', resolve));
     if (servers.connected) servers.send({ kind: 'stop' });
@@ -181,7 +182,7 @@ function printResult(result: LiveBenchResult): boolean {
     `live: ${size.pods} pods, ${size.serviceAccounts} annotated ServiceAccounts, ${size.rolesUsed} roles used of ${size.accountRoles}; ${size.latencyMs} ms per request`,
   );
   console.log(
-    `live: wall ${result.wallMs.toFixed(0)} ms (collect + audit), peak RSS ${result.peakRssMb.toFixed(0)} MB (${result.rssBeforeMb.toFixed(0)} MB before it, ${result.collectedRssMb.toFixed(0)} MB when the collection ended; the servers run in another process; state retains ${result.retainedMb.toFixed(0)} MB of heap after GC, ${((result.retainedMb * 1048576) / result.size.pods / 1024).toFixed(2)} KB per pod), ${result.findings} findings (seeding moto took ${(result.seedMs / 1000).toFixed(1)} s, not timed)`,
+    `live: wall ${result.wallMs.toFixed(0)} ms (collect + audit), peak RSS ${result.peakRssMb.toFixed(0)} MB of the audit process on Node 22 (${result.rssBeforeMb.toFixed(0)} MB before the audit, ${result.collectedRssMb.toFixed(0)} MB when the collection ended, ${rssPerPodKb(result).toFixed(2)} KB per pod; state retains ${result.retainedMb.toFixed(0)} MB of heap after GC, ${((result.retainedMb * 1048576) / result.size.pods / 1024).toFixed(2)} KB per pod), ${result.findings} findings (seeding moto took ${(result.seedMs / 1000).toFixed(1)} s, not timed)`,
   );
   console.log('live: requests per API (lower bound; target ≤ 1.1×):');
   for (const row of result.rows) {
@@ -192,44 +193,39 @@ function printResult(result: LiveBenchResult): boolean {
   return result.rows.every((row) => row.requests <= WITHIN * row.lowerBound);
 }
 
+/** The audit's own RSS per pod: peak against the process before the audit (Node 22 and the bundle), in KB. */
+const rssPerPodKb = (result: LiveBenchResult) =>
+  ((result.peakRssMb - result.rssBeforeMb) * 1024) / result.size.pods;
+
 async function main(): Promise<void> {
-  const args = process.argv.slice(2);
-  if (args.includes('--json')) {
-    console.log(JSON.stringify(await runOnce(sizeFromEnv())));
-    return;
-  }
-  if (!args.includes('--curve')) {
-    if (!printResult(await runOnce(sizeFromEnv()))) process.exitCode = 1;
-    return;
-  }
-  console.log(
-    'live curve: pods, wall ms, peak RSS MB (and before the audit), Kubernetes list requests, AWS requests (each size in a fresh process)',
-  );
-  for (const pods of CURVE) {
-    const child = spawnSync(process.execPath, [...process.execArgv, import.meta.filename, '--json'], {
-      env: { ...process.env, BENCH_PODS: String(pods) },
-      encoding: 'utf8',
-      maxBuffer: 16 * 1024 * 1024,
-    });
-    const line = child.stdout.trim().split('\n').at(-1) ?? '';
-    if (child.status !== 0 || !line.startsWith('{')) {
-      console.log(
-        `  ${pods}: failed (exit ${child.status}): ${child.stderr.trim().split('\n').slice(-3).join(' | ')}`,
-      );
-      process.exitCode = 1;
-      continue;
+  const directory = await mkdtemp(join(tmpdir(), 'irsa-bench-live-'));
+  try {
+    const bundle = await buildAuditBundle(directory);
+    if (!process.argv.includes('--curve')) {
+      if (!printResult(await runOnce(sizeFromEnv(), bundle))) process.exitCode = 1;
+      return;
     }
-    const result = JSON.parse(line) as LiveBenchResult;
-    const kubeRequests = result.rows
-      .filter((row) => row.api.startsWith('k8s'))
-      .reduce((sum, row) => sum + row.requests, 0);
-    const awsRequests = result.rows
-      .filter((row) => !row.api.startsWith('k8s'))
-      .reduce((sum, row) => sum + row.requests, 0);
-    const over = result.rows.filter((row) => row.requests > WITHIN * row.lowerBound).map((row) => row.api);
     console.log(
-      `  ${String(pods).padStart(6)} pods: ${result.wallMs.toFixed(0).padStart(6)} ms, ${result.peakRssMb.toFixed(0).padStart(5)} MB peak (${result.rssBeforeMb.toFixed(0)} MB before the audit, ${result.retainedMb.toFixed(0)} MB retained), k8s ${kubeRequests}, aws ${awsRequests}${over.length === 0 ? '' : `, over bound: ${over.join(', ')}`}`,
+      'live curve: pods, wall ms, peak RSS MB of the audit process (Node 22, the bundle), before the audit, its growth per pod, heap retained, Kubernetes and AWS requests',
     );
+    for (const pods of CURVE) {
+      const result = await runOnce({ ...sizeFromEnv(), pods }, bundle).catch((error: Error) => error);
+      if (result instanceof Error) {
+        console.log(`  ${pods}: failed: ${result.message}`);
+        process.exitCode = 1;
+        continue;
+      }
+      const requests = (kube: boolean) =>
+        result.rows
+          .filter((row) => row.api.startsWith('k8s') === kube)
+          .reduce((sum, row) => sum + row.requests, 0);
+      const over = result.rows.filter((row) => row.requests > WITHIN * row.lowerBound).map((row) => row.api);
+      console.log(
+        `  ${String(pods).padStart(6)} pods: ${result.wallMs.toFixed(0).padStart(6)} ms, ${result.peakRssMb.toFixed(0).padStart(4)} MB peak (${result.rssBeforeMb.toFixed(0)} MB before the audit, ${rssPerPodKb(result).toFixed(2)} KB per pod, ${result.retainedMb.toFixed(0)} MB retained), k8s ${requests(true)}, aws ${requests(false)}${over.length === 0 ? '' : `, over bound: ${over.join(', ')}`}`,
+      );
+    }
+  } finally {
+    await rm(directory, { recursive: true, force: true });
   }
 }
 
