@@ -107,6 +107,8 @@ function incidentCaBundle(): string {
 }
 
 /** A pod as the API server returns it; with a role, as the pod identity webhook mutates it. */
+const CREATED_FROM = Date.UTC(2026, 10, 20, 9);
+
 function podObject(
   namespace: string,
   serviceAccount: string,
@@ -132,7 +134,8 @@ function podObject(
       name: `${serviceAccount}-${hash}-${index.toString(36).padStart(5, '0')}`,
       namespace,
       labels: { app: serviceAccount, 'pod-template-hash': hash },
-      creationTimestamp: '2026-11-20T09:00:00Z',
+      // Pods start over time, a second apart here: each pod's timestamp is its own, as on a real cluster.
+      creationTimestamp: new Date(CREATED_FROM + index * 1000).toISOString().replace('.000Z', 'Z'),
       ownerReferences: [
         { apiVersion: 'apps/v1', kind: 'ReplicaSet', name: `${serviceAccount}-${hash}`, controller: true },
       ],

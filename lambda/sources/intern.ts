@@ -1,10 +1,14 @@
 // Shares equal records between the pods of one collection. The pods of a Deployment, a DaemonSet or a Job
 // have the same env (the model keeps no per-pod value of it), mostly the same mounts, token volumes and labels;
-// JSON.parse gives each pod its own copies. Shared, a pod costs its names, the few records that are its own
-// (the kube-api-access-xxxxx volume and its mount) and pointers, so the state grows with the workloads rather
-// than with the replicas. The interner's own keys stay small: a record is keyed by its JSON once, and a list
-// or a container by the numbers of the shared records it is made of; what is each pod's own is never keyed
-// (a map of 100,000 keys that never match would cost more than it saves).
+// JSON.parse gives each pod its own copies. Shared, a pod costs its names and pointers, so the state grows with
+// the workloads rather than with the replicas. The interner's own keys stay small: a record is keyed by its JSON
+// once, and a list or a container by the numbers of the shared records it is made of; what is each pod's own
+// (its name, its creation time) is never keyed (a map of 100,000 keys that never match costs more than it saves).
+//
+// The one part every pod would otherwise own is the ServiceAccount admission plugin's token volume,
+// `kube-api-access-<5 random>`, and its mounts. Its suffix says nothing the checks read: they match a mount to
+// its volume by name within one pod, and never look at this volume (it carries the API server's token, not
+// IRSA's). So a pod's one such volume, and the mounts naming it, are renamed API_ACCESS_VOLUME and shared too.
 
 import type {
   Container,
@@ -46,6 +50,9 @@ const NO_LABELS: Labels = Object.freeze({});
 const json = (value: unknown) => JSON.stringify(value);
 /** The ServiceAccount admission plugin names each pod's token volume `kube-api-access-<5 random>`. */
 const OWN_VOLUME = /^kube-api-access-[a-z0-9]{5}$/;
+/** What a pod's one kube-api-access-xxxxx volume is called in the model: not a volume name Kubernetes allows, so it
+ * meets no other volume. */
+export const API_ACCESS_VOLUME = 'kube-api-access-*';
 
 /** The numbers of shared parts, joined; undefined when any part is a pod's own. */
 function numbers(parts: readonly (number | undefined)[]): string | undefined {
@@ -85,29 +92,43 @@ export class PodInterner {
 
   /** The pod with its containers, token volumes, labels, annotations and repeated strings shared. */
   pod(pod: Pod): Pod {
+    const apiAccess = pod.tokenVolumes.filter((volume) => OWN_VOLUME.test(volume.volumeName));
+    // Two such volumes (not the admission plugin's doing) keep their names: renamed, their mounts would meet.
+    const renamed = apiAccess.length === 1 ? apiAccess[0]?.volumeName : undefined;
     const shared: { -readonly [K in keyof Pod]: Pod[K] } = {
       ...pod,
       namespace: this.string(pod.namespace),
       serviceAccountName: this.string(pod.serviceAccountName),
       labels: this.labels(pod.labels),
       annotations: this.labels(pod.annotations),
-      containers: this.containerLists.intern(pod.containers.map((container) => this.container(container))),
-      tokenVolumes: this.volumeLists.intern(pod.tokenVolumes.map((volume) => this.volumes.intern(volume))),
+      containers: this.containerLists.intern(
+        pod.containers.map((container) => this.container(container, renamed)),
+      ),
+      tokenVolumes: this.volumeLists.intern(
+        pod.tokenVolumes.map((volume) =>
+          this.volumes.intern(
+            volume.volumeName === renamed ? { ...volume, volumeName: API_ACCESS_VOLUME } : volume,
+          ),
+        ),
+      ),
     };
-    if (pod.creationTimestamp !== undefined) shared.creationTimestamp = this.string(pod.creationTimestamp);
     if (pod.phase !== undefined) shared.phase = this.string(pod.phase);
     if (pod.nodeName !== undefined) shared.nodeName = this.string(pod.nodeName);
     if (pod.owner !== undefined) shared.owner = this.owners.intern(pod.owner);
     return shared;
   }
 
-  private container(container: Container): Container {
+  private container(container: Container, renamed: string | undefined): Container {
     return this.containers.intern({
       name: this.string(container.name),
       kind: container.kind,
       env: this.envs.intern(container.env),
       envFrom: this.envFroms.intern(container.envFrom),
-      volumeMounts: this.mountLists.intern(container.volumeMounts.map((mount) => this.mounts.intern(mount))),
+      volumeMounts: this.mountLists.intern(
+        container.volumeMounts.map((mount) =>
+          this.mounts.intern(mount.name === renamed ? { ...mount, name: API_ACCESS_VOLUME } : mount),
+        ),
+      ),
     });
   }
 
