@@ -5,7 +5,7 @@
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { build } from 'esbuild';
-import { ESM_REQUIRE_BANNER } from '../lib/auditor-function';
+import { BUNDLE_ALIASES, ESM_REQUIRE_BANNER } from '../lib/auditor-function';
 
 const root = join(import.meta.dirname, '..');
 const out = join(root, 'dist', 'cli');
@@ -22,6 +22,7 @@ const result = await build({
   target: 'node20',
   chunkNames: 'chunks/[name]-[hash]',
   banner: { js: ESM_REQUIRE_BANNER },
+  alias: BUNDLE_ALIASES,
   legalComments: 'linked',
   metafile: true,
   logLevel: 'warning',

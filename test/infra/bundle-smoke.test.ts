@@ -238,6 +238,17 @@ describe('the synthesized Lambda bundle on Node 22', () => {
     );
   }, 120_000);
 
+  it('carries neither zod’s classic API nor tr46’s mapping table, which the handler never uses', async () => {
+    const bundle = await readFile(asset, 'utf8');
+
+    // A status of tr46's table (lambda/shims/tr46.cjs answers instead), and a message of zod's English locale.
+    expect(bundle).not.toContain('disallowed_STD3_valid');
+    expect(bundle).not.toContain('Too big: expected');
+    // What the shim calls, and the handler's own messages, are there.
+    expect(bundle).toContain('domainToASCII');
+    expect(bundle).toContain('is not an SNS topic ARN');
+  });
+
   it('runs one scheduled invocation: audits the cluster, stores the report and sends the alert', async () => {
     kube.clearRequests();
     const event = {
