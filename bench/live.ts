@@ -8,12 +8,13 @@
 // BENCH_ACCOUNT_ROLES (1500), BENCH_LATENCY_MS (10). `--curve`: one line per size (5k/20k/50k/100k pods),
 // each audit in a fresh process, so one size's peak RSS does not carry over to the next.
 
-import { fork, spawn } from 'node:child_process';
+import { fork } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
-import { node22Binary } from '../test/support/node22';
+import { runOnNode22 } from '../test/support/node22';
 import { LAMBDA_BUILD_OPTIONS } from './lambda-build';
 import type { AuditMeasurement } from './live-audit';
 import {
@@ -41,6 +42,8 @@ const KUBE_PAGE = 500;
 const LIST_ROLES_PAGE = 1000;
 const CURVE = [5_000, 20_000, 50_000, 100_000];
 const WITHIN = 1.1;
+// A 100,000-pod audit takes seconds; minutes mean something is stuck.
+const AUDIT_TIMEOUT_MS = 600_000;
 
 const sizeFromEnv = (): LiveBenchSize => ({
   pods: envNumber('BENCH_PODS', 20_000),
@@ -64,36 +67,22 @@ async function buildAuditBundle(directory: string): Promise<string> {
 }
 
 /** Runs the audit bundle on Node 22 against the servers at `endpoint`; its JSON line, or the reason it failed. */
-function runAudit(bundle: string, endpoint: string): Promise<AuditMeasurement> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(node22Binary(), ['--expose-gc', bundle], {
-      env: {
-        PATH: process.env.PATH ?? '/usr/bin:/bin',
-        BENCH_ENDPOINT: endpoint,
-        AWS_EC2_METADATA_DISABLED: 'true',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString('utf8');
-    });
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString('utf8');
-    });
-    child.once('error', reject);
-    child.once('close', (code) => {
-      const line = stdout.trim().split('\n').at(-1) ?? '';
-      if (code === 0 && line.startsWith('{')) resolve(JSON.parse(line) as AuditMeasurement);
-      else
-        reject(
-          new Error(
-            `the audit process failed (exit ${code}): ${stderr.trim().split('\n').slice(-3).join(' | ')}`,
-          ),
-        );
-    });
-  });
+async function runAudit(bundle: string, endpoint: string): Promise<AuditMeasurement> {
+  const result = await runOnNode22(
+    `await import(${JSON.stringify(pathToFileURL(bundle).href)});`,
+    [],
+    {
+      PATH: process.env.PATH ?? '/usr/bin:/bin',
+      BENCH_ENDPOINT: endpoint,
+      AWS_EC2_METADATA_DISABLED: 'true',
+    },
+    { nodeOptions: ['--expose-gc'], timeoutMs: AUDIT_TIMEOUT_MS },
+  );
+  const line = result.stdout.trim().split('\n').at(-1) ?? '';
+  if (result.code === 0 && line.startsWith('{')) return JSON.parse(line) as AuditMeasurement;
+  throw new Error(
+    `the audit process failed (exit ${result.code}): ${result.stderr.trim().split('\n').slice(-3).join(' | ')}`,
+  );
 }
 
 async function runOnce(size: LiveBenchSize, auditBundle: string): Promise<LiveBenchResult> {

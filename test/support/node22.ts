@@ -54,6 +54,8 @@ export interface Node22RunOptions {
   readonly timeoutMs?: number;
   /** The working directory (default: the process's own). */
   readonly cwd?: string;
+  /** Node's own options before the script (`--expose-gc`, ...). */
+  readonly nodeOptions?: readonly string[];
 }
 
 /**
@@ -70,11 +72,15 @@ export function runOnNode22(
 ): Promise<Node22Result> {
   const binary = node22Binary();
   return new Promise((resolve, reject) => {
-    const child = spawn(binary, ['--input-type=module', '--eval', script, '--', ...args], {
-      env: { ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-      ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
-    });
+    const child = spawn(
+      binary,
+      [...(options.nodeOptions ?? []), '--input-type=module', '--eval', script, '--', ...args],
+      {
+        env: { ...env },
+        stdio: ['ignore', 'pipe', 'pipe'],
+        ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
+      },
+    );
     let stdout = '';
     let stderr = '';
     let timedOut = false;
