@@ -37,7 +37,8 @@ export const ESM_REQUIRE_BANNER =
 /**
  * Packages the bundle takes from the project instead (esbuild aliases): `tr46`, which node-fetch's URL parser
  * needs for international domain names, answered by Node's own UTS #46 (lambda/shims/tr46.cjs) rather than a
- * 254 KiB table every cold start evaluates.
+ * 254 KiB table every cold start evaluates. Absolute paths: the bundling is local (esbuild is a devDependency and
+ * forceDockerBundling is off), run from the project root.
  */
 export const BUNDLE_ALIASES: Readonly<Record<string, string>> = {
   tr46: join(PROJECT_ROOT, 'lambda', 'shims', 'tr46.cjs'),

@@ -93,7 +93,8 @@ export class PodInterner {
   /** The pod with its containers, token volumes, labels, annotations and repeated strings shared. */
   pod(pod: Pod): Pod {
     const apiAccess = pod.tokenVolumes.filter((volume) => OWN_VOLUME.test(volume.volumeName));
-    // Two such volumes (not the admission plugin's doing) keep their names: renamed, their mounts would meet.
+    // Two such token entries (two volumes, or two token sources of one: not the admission plugin's doing) keep
+    // their names: renamed, their mounts would meet.
     const renamed = apiAccess.length === 1 ? apiAccess[0]?.volumeName : undefined;
     const shared: { -readonly [K in keyof Pod]: Pod[K] } = {
       ...pod,

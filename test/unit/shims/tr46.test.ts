@@ -30,6 +30,12 @@ describe('the bundle’s tr46', () => {
     expect(asWhatwgUrl(shim, domain)).toBe(asWhatwgUrl(tr46, domain));
   });
 
+  // Percent-decoded by whatwg-url before the call: tr46 passes them on and whatwg-url refuses the host; the shim
+  // refuses them itself, never a shorter host (url.domainToASCII would cut at the first / ? #).
+  it.each(['good.com#.evil.com', 'a/b.example', 'a\tb.com', 'a?b.com'])('refuses %j', (domain) => {
+    expect(asWhatwgUrl(shim, domain)).toBeNull();
+  });
+
   // tr46 0.0.3 predates the current UTS #46: it passes these, which today's URL standard (Node's URL) refuses.
   it.each(['xn--a.example', '\u00ad', 'a\u200db.example'])(
     'refuses %j as the URL standard does',

@@ -4,14 +4,16 @@
 
 import { describe, expect, it } from 'vitest';
 import type { Pod } from '../../../lambda/core/model/cluster-state';
-import { PodInterner } from '../../../lambda/sources/intern';
+import { API_ACCESS_VOLUME, PodInterner } from '../../../lambda/sources/intern';
 import { parsePod } from '../../../lambda/sources/parse/kubernetes-objects';
 import { loadSnapshot } from '../../../lambda/sources/snapshot/snapshot';
 import { EXAMPLES, exampleItems } from '../../support/snapshot-dir';
 
 /** A pod as parsed, its admission plugin token volume (and the mounts of it) named without the random suffix. */
 const withoutApiAccessSuffix = (pod: Pod): Pod =>
-  JSON.parse(JSON.stringify(pod).replaceAll(/"kube-api-access-[a-z0-9]{5}"/g, '"kube-api-access-*"'));
+  JSON.parse(
+    JSON.stringify(pod).replaceAll(/"kube-api-access-[a-z0-9]{5}"/g, JSON.stringify(API_ACCESS_VOLUME)),
+  );
 
 describe('PodInterner', () => {
   it('keeps each pod equal to its own parse, sharing what two replicas have in common', async () => {
