@@ -16,16 +16,17 @@ import { createHandler } from '../lambda/pipeline/scheduled-handler';
 import {
   type CountsMessage,
   envNumber,
+  KUBE_PAGE,
+  LIST_ROLES_PAGE,
   type LiveBenchSize,
   nextMessage,
   REGION,
   type ReadyMessage,
+  requestLine,
 } from './live-protocol';
 
 const CLUSTERS = envNumber('BENCH_CLUSTERS', 20);
 const CONCURRENCY = envNumber('CLUSTER_CONCURRENCY', DEFAULT_CLUSTER_CONCURRENCY);
-const KUBE_PAGE = 500;
-const LIST_ROLES_PAGE = 1000;
 const SINK = 'irsa-bench-clusters';
 const size: LiveBenchSize = {
   pods: envNumber('BENCH_PODS', 2_000),
@@ -104,10 +105,7 @@ try {
     ]),
   ];
   console.log('clusters: requests per API of the whole run (lower bound):');
-  for (const [api, requests, bound] of rows)
-    console.log(
-      `  ${api.padEnd(40)} ${String(requests).padStart(6)}  bound ${String(bound).padStart(5)}  ${requests <= bound ? 'ok' : `OVER (${(requests / Math.max(1, bound)).toFixed(2)}×)`}`,
-    );
+  for (const [api, requests, bound] of rows) console.log(requestLine(api, requests, bound, 1));
 } finally {
   servers.send({ kind: 'stop' });
 }

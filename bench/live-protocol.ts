@@ -1,5 +1,6 @@
-// What bench/live.ts (and bench/organization.ts) and the servers' process (bench/live-servers.ts) share: the size of a
-// run, the IPC messages, and waiting for one of them.
+// What bench/live.ts (and bench/clusters.ts, bench/organization.ts) and the servers' process
+// (bench/live-servers.ts) share: the size of a run, the IPC messages and waiting for one of them, the page sizes
+// the lower bounds count in, and how a request count is printed against its bound.
 
 import type { ChildProcess } from 'node:child_process';
 
@@ -53,4 +54,15 @@ export function nextMessage<T extends { kind: string }>(child: ChildProcess, kin
     child.on('message', onMessage);
     child.once('exit', onExit);
   });
+}
+
+/** What a page of the audit's lists holds: Kubernetes `limit` and IAM ListRoles `MaxItems`. */
+export const KUBE_PAGE = 500;
+export const LIST_ROLES_PAGE = 1000;
+
+/** One API's requests against its lower bound, as the benches print it; over `within` × the bound is OVER. */
+export function requestLine(api: string, requests: number, lowerBound: number, within: number): string {
+  const verdict =
+    requests <= within * lowerBound ? 'ok' : `OVER (${(requests / Math.max(1, lowerBound)).toFixed(2)}×)`;
+  return `  ${api.padEnd(40)} ${String(requests).padStart(6)}  bound ${String(lowerBound).padStart(5)}  ${verdict}`;
 }

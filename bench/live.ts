@@ -20,9 +20,12 @@ import type { AuditMeasurement } from './live-audit';
 import {
   type CountsMessage,
   envNumber,
+  KUBE_PAGE,
+  LIST_ROLES_PAGE,
   type LiveBenchSize,
   nextMessage,
   type ReadyMessage,
+  requestLine,
 } from './live-protocol';
 
 /** What one run measured: the audit process's figures, the size and the requests the servers counted. */
@@ -38,8 +41,6 @@ interface RequestRow {
   readonly lowerBound: number;
 }
 
-const KUBE_PAGE = 500;
-const LIST_ROLES_PAGE = 1000;
 const CURVE = [5_000, 20_000, 50_000, 100_000];
 const WITHIN = 1.1;
 // A 100,000-pod audit takes seconds; minutes mean something is stuck.
@@ -160,11 +161,6 @@ async function runOnce(size: LiveBenchSize, auditBundle: string): Promise<LiveBe
   }
 }
 
-const verdict = (row: RequestRow) =>
-  row.requests <= WITHIN * row.lowerBound
-    ? 'ok'
-    : `OVER (${(row.requests / Math.max(1, row.lowerBound)).toFixed(2)}×)`;
-
 function printResult(result: LiveBenchResult): boolean {
   const { size } = result;
   console.log(
@@ -175,9 +171,7 @@ function printResult(result: LiveBenchResult): boolean {
   );
   console.log('live: requests per API (lower bound; target ≤ 1.1×):');
   for (const row of result.rows) {
-    console.log(
-      `  ${row.api.padEnd(40)} ${String(row.requests).padStart(6)}  bound ${String(row.lowerBound).padStart(5)}  ${verdict(row)}`,
-    );
+    console.log(requestLine(row.api, row.requests, row.lowerBound, WITHIN));
   }
   return result.rows.every((row) => row.requests <= WITHIN * row.lowerBound);
 }

@@ -308,20 +308,9 @@ describe('collectAws with faults injected by aws-sdk-client-mock over moto_serve
   it('leaves the region’s clusters unknown rather than partial when one of them cannot be described', async () => {
     const clients = motoClients(moto.endpoint);
     await seedMotoWithExample(clients, BLOG_INCIDENT);
-    const send = clients.eks.send.bind(clients.eks);
-    const eks = mockClient(clients.eks);
-    mocks.push(eks);
-    eks
-      .on(ListClustersCommand)
-      .callsFake((input) => send(new ListClustersCommand(input)))
-      .on(DescribeClusterCommand, { name: 'platform-prod' })
-      .callsFake((input) => send(new DescribeClusterCommand(input)))
+    mockEks(clients)
       .on(DescribeClusterCommand, { name: 'platform-staging' })
-      .rejects(eksDenied('eks:DescribeCluster'))
-      .on(DescribeAddonCommand)
-      .callsFake((input) => send(new DescribeAddonCommand(input)))
-      .on(ListPodIdentityAssociationsCommand)
-      .resolves({ associations: [] });
+      .rejects(eksDenied('eks:DescribeCluster'));
 
     const collection = await collectAws(clients, { clusterName: 'platform-prod', roleArns: [] });
 
